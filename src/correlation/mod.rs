@@ -1,0 +1,1 @@
+//! correlation (placeholder until its implementation lands).

@@ -1,0 +1,1 @@
+//! error (placeholder until its implementation lands).

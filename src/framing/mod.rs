@@ -1,0 +1,1 @@
+//! framing (placeholder until its implementation lands).

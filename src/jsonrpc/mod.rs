@@ -1,0 +1,1 @@
+//! jsonrpc (placeholder until its implementation lands).

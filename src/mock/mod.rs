@@ -1,0 +1,1 @@
+//! mock (placeholder until its implementation lands).

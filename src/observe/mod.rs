@@ -1,0 +1,1 @@
+//! observe (placeholder until its implementation lands).
