@@ -1,0 +1,309 @@
+//! [`PendingTable`]: the slot array, its free list and every operation on entries.
+//!
+//! Each operation is a short sequence of transitions from `slot` (see its diagram). Orderings, in
+//! one place: a value is *published* by a Release store of OCCUPIED after the write, and *acquired*
+//! by the Acquire CAS that takes or claims it; a claim ends with a Release store so the next claimer
+//! or taker sees what it did (and so a reader's use of `&T` happens before a later taker moves the
+//! value). Handing an empty slot to the next inserter goes through the free list's Release push /
+//! Acquire pop. Everything else (`len`, deadlines read by scans) is Relaxed and explained on the spot.
+
+use super::free_list::FreeList;
+use super::slot::{generation_of, tag_of, word, Slot, Tag};
+use super::sync::{AtomicUsize, Backoff, Ordering};
+use super::{next_generation, Key, FIRST_GENERATION, MAX_CAPACITY};
+
+/// A fixed-capacity, lock-free table of pending requests keyed by proxy-assigned [`Key`]s.
+///
+/// `Send + Sync` when `T: Send`: a value is only ever touched by one thread at a time (the BUSY claim
+/// is a per-slot lock for readers), exactly as for `Mutex<T>`.
+pub struct PendingTable<T> {
+    slots: Box<[Slot<T>]>,
+    free: FreeList,
+    len: PaddedLen,
+}
+
+/// The occupancy counter, on its own cache line so it does not share one with the free-list head.
+#[repr(align(128))]
+struct PaddedLen(AtomicUsize);
+
+// SAFETY: the table owns its `T`s; they move between threads (insert on one, complete on another),
+// hence `T: Send`. Shared `&T` only exists inside a BUSY claim, which excludes every other access to
+// that value, so `T: Sync` is not needed. All other state is atomics.
+unsafe impl<T: Send> Sync for PendingTable<T> {}
+
+/// The right to read or update one live slot; dropping it puts the slot back to OCCUPIED.
+struct Claim<'a, T> {
+    slot: &'a Slot<T>,
+    generation: u32,
+}
+
+impl<T> Claim<'_, T> {
+    fn read<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        // SAFETY: a claim exists only while the slot is BUSY(generation) for us, so its value is
+        // initialised and no one else reads or moves it until the claim is dropped.
+        unsafe { self.slot.read(f) }
+    }
+
+    /// Moves the value out and frees the slot. The caller then returns the index to the free list.
+    fn take(self) -> T {
+        // SAFETY: as in `read`; and the state word becomes FREE below, so no one else reads it again.
+        let value = unsafe { self.slot.take() };
+        // Relaxed: we own the slot; no thread reads the cell on seeing FREE, and the next inserter
+        // is ordered after us by the free list's Release push / Acquire pop.
+        self.slot.state.store(
+            word(next_generation(self.generation), Tag::Free),
+            Ordering::Relaxed,
+        );
+        std::mem::forget(self);
+        value
+    }
+}
+
+impl<T> Drop for Claim<'_, T> {
+    fn drop(&mut self) {
+        // Release: whatever we did under the claim (deadline update, reads of `&T`) happens before
+        // the next thread that claims or takes this slot with an Acquire CAS. Runs on unwind too, so
+        // a panicking `with` closure cannot leave the slot BUSY forever.
+        self.slot
+            .state
+            .store(word(self.generation, Tag::Occupied), Ordering::Release);
+    }
+}
+
+impl<T> PendingTable<T> {
+    /// A table with `cap` slots, clamped to `1..=MAX_CAPACITY`. Allocates once, here.
+    pub fn with_capacity(cap: usize) -> Self {
+        let cap = cap.clamp(1, MAX_CAPACITY);
+        PendingTable {
+            slots: (0..cap).map(|_| Slot::new(FIRST_GENERATION)).collect(),
+            free: FreeList::full(cap),
+            len: PaddedLen(AtomicUsize::new(0)),
+        }
+    }
+
+    /// How many entries the table can hold at once.
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Occupied slots. Momentarily stale under concurrency: an insert counts from just before it
+    /// publishes, a removal until just after its value is out.
+    pub fn len(&self) -> usize {
+        // Relaxed: a statistic. It never underflows: each decrement's taking CAS acquires the
+        // publish that follows the matching increment, so that increment comes first in the
+        // counter's modification order.
+        self.len.0.load(Ordering::Relaxed)
+    }
+
+    /// Whether no slot is occupied (same staleness as [`len`](Self::len)).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Stores `value`; `Err(value)` when every slot is in use. `deadline` is an opaque u64 (ms on the
+    /// caller's clock).
+    pub fn insert(&self, value: T, deadline: u64) -> Result<Key, T> {
+        let Some(index) = self.free.pop() else {
+            return Err(value);
+        };
+        let slot = &self.slots[index];
+        // Relaxed: the state was last written by the slot's previous taker, which the pop's Acquire
+        // ordered before us; while FREE nobody else writes it (every other transition is a CAS from
+        // OCCUPIED or BUSY, which fails on FREE).
+        let generation = generation_of(slot.load(Ordering::Relaxed));
+        // SAFETY: we popped `index`, so we own the slot exclusively and it holds no value.
+        unsafe { slot.write(value) };
+        // Relaxed: published by the Release store below.
+        slot.deadline.store(deadline, Ordering::Relaxed);
+        self.len.0.fetch_add(1, Ordering::Relaxed);
+        // Release: publishes the value and deadline to whoever acquires OCCUPIED(generation).
+        slot.state
+            .store(word(generation, Tag::Occupied), Ordering::Release);
+        Ok(Key::new(index, generation))
+    }
+
+    /// Removes and returns the entry iff `key` is live (same generation). Stale, unknown or
+    /// already-taken keys give `None`. If another thread holds the slot BUSY (`with`,
+    /// `set_deadline`, `find`, `expire` checking it), this spins until it is released.
+    pub fn complete(&self, key: Key) -> Option<T> {
+        self.take_live(key.index(), key.generation())
+    }
+
+    /// Reads a live entry without removing it. The slot is BUSY while `f` runs: keep `f` short, and
+    /// do not call back into this table from it.
+    pub fn with<R>(&self, key: Key, f: impl FnOnce(&T) -> R) -> Option<R> {
+        let claim = self.claim(key.index(), key.generation())?;
+        Some(claim.read(f))
+    }
+
+    /// Moves a live entry's deadline (e.g. progress extends a timeout). `false` if not live.
+    pub fn set_deadline(&self, key: Key, deadline: u64) -> bool {
+        let Some(claim) = self.claim(key.index(), key.generation()) else {
+            return false;
+        };
+        // Relaxed: published by the claim's Release on drop.
+        claim.slot.deadline.store(deadline, Ordering::Relaxed);
+        true
+    }
+
+    /// Removes every live entry whose deadline is `<= now`, appending `(key, value)` to `out` in slot
+    /// order. One linear sweep; an entry inserted or re-timed during the sweep may be caught by the
+    /// next one instead.
+    pub fn expire(&self, now: u64, out: &mut Vec<(Key, T)>) {
+        for (index, slot) in self.slots.iter().enumerate() {
+            // Acquire: pairs with the publish (or last claim release) so the deadline read below is
+            // at least this occupant's.
+            let state = slot.load(Ordering::Acquire);
+            if tag_of(state) == Tag::Free {
+                continue;
+            }
+            // Relaxed pre-check, so the sweep writes nothing to entries that are not due.
+            if slot.deadline.load(Ordering::Relaxed) > now {
+                continue;
+            }
+            let generation = generation_of(state);
+            let Some(claim) = self.claim(index, generation) else {
+                continue; // taken (and maybe reused) since we looked
+            };
+            // Re-check under the claim: a `set_deadline` may have moved it after our pre-check.
+            if slot.deadline.load(Ordering::Relaxed) > now {
+                continue;
+            }
+            let value = claim.take();
+            self.release_index(index);
+            out.push((Key::new(index, generation), value));
+        }
+    }
+
+    /// Removes every live entry (e.g. the upstream died), appending them to `out` in slot order.
+    /// Entries inserted while the sweep runs may or may not be included.
+    pub fn drain(&self, out: &mut Vec<(Key, T)>) {
+        for index in 0..self.slots.len() {
+            // Relaxed: only picks the generation to try; the taking CAS acquires.
+            let state = self.slots[index].load(Ordering::Relaxed);
+            if tag_of(state) == Tag::Free {
+                continue;
+            }
+            let generation = generation_of(state);
+            if let Some(value) = self.take_live(index, generation) {
+                out.push((Key::new(index, generation), value));
+            }
+        }
+    }
+
+    /// First live key (in slot order) whose entry satisfies `pred`. A linear scan that claims each
+    /// live slot while `pred` runs; for rare operations such as cancellation.
+    pub fn find(&self, mut pred: impl FnMut(&T) -> bool) -> Option<Key> {
+        for (index, slot) in self.slots.iter().enumerate() {
+            // Relaxed: only picks the generation to try; the claim acquires.
+            let state = slot.load(Ordering::Relaxed);
+            if tag_of(state) == Tag::Free {
+                continue;
+            }
+            let generation = generation_of(state);
+            if let Some(claim) = self.claim(index, generation) {
+                if claim.read(&mut pred) {
+                    return Some(Key::new(index, generation));
+                }
+            }
+        }
+        None
+    }
+
+    /// The earliest deadline among live entries, if any. A linear scan without claims, so under
+    /// concurrency it is a hint: sleep until it, then let [`expire`](Self::expire) decide.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.slots
+            .iter()
+            .filter(|slot| tag_of(slot.load(Ordering::Acquire)) != Tag::Free)
+            // Relaxed: the Acquire above makes this occupant's deadline (or a newer one) visible.
+            .map(|slot| slot.deadline.load(Ordering::Relaxed))
+            .min()
+    }
+
+    /// Takes the value of slot `index` if it is live in `generation`, spinning while it is BUSY.
+    fn take_live(&self, index: usize, generation: u32) -> Option<T> {
+        let slot = self.slots.get(index)?;
+        let live = word(generation, Tag::Occupied);
+        let busy = word(generation, Tag::Busy);
+        let freed = word(next_generation(generation), Tag::Free);
+        let mut backoff = Backoff::new();
+        loop {
+            // Acquire on success: pairs with the publish (or the last claim's release), so the value
+            // and every earlier reader's use of it happen before we move it out. Only one CAS can
+            // leave OCCUPIED(generation), which is what makes the winner the value's only taker.
+            match slot
+                .state
+                .compare_exchange(live, freed, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(current) if current == busy => {
+                    // Relaxed: just watching for the release; the CAS above acquires.
+                    while slot.load(Ordering::Relaxed) == busy {
+                        backoff.snooze();
+                    }
+                }
+                Err(_) => return None,
+            }
+        }
+        // SAFETY: our CAS moved the slot out of OCCUPIED(generation): the value is initialised,
+        // ordered before us by the Acquire, and no other thread will read it (tag is FREE now, and
+        // the index is not on the free list until we push it).
+        let value = unsafe { slot.take() };
+        self.release_index(index);
+        Some(value)
+    }
+
+    /// Claims slot `index` in `generation` (OCCUPIED -> BUSY), spinning while someone else holds it.
+    fn claim(&self, index: usize, generation: u32) -> Option<Claim<'_, T>> {
+        let slot = self.slots.get(index)?;
+        let live = word(generation, Tag::Occupied);
+        let busy = word(generation, Tag::Busy);
+        let mut backoff = Backoff::new();
+        loop {
+            // Acquire on success: as in `take_live`, we are about to read the value.
+            match slot
+                .state
+                .compare_exchange(live, busy, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => return Some(Claim { slot, generation }),
+                Err(current) if current == busy => {
+                    while slot.load(Ordering::Relaxed) == busy {
+                        backoff.snooze();
+                    }
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Bookkeeping after a value left slot `index`: count it and make the slot reusable.
+    fn release_index(&self, index: usize) {
+        self.len.0.fetch_sub(1, Ordering::Relaxed);
+        self.free.push(index);
+    }
+}
+
+impl<T> Drop for PendingTable<T> {
+    fn drop(&mut self) {
+        for slot in self.slots.iter() {
+            // Relaxed: `&mut self` means every other access has finished and been synchronised with
+            // us (that is how we got exclusive access). No claim can be held either: claims borrow
+            // the table, and one that unwinds restores OCCUPIED.
+            if tag_of(slot.load(Ordering::Relaxed)) != Tag::Free {
+                // SAFETY: a non-FREE tag means the cell holds a value, and `&mut self` excludes any
+                // other access to it.
+                unsafe { slot.drop_value() };
+            }
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for PendingTable<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingTable")
+            .field("capacity", &self.capacity())
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
