@@ -1,1 +1,1 @@
-//! jsonrpc (placeholder until its implementation lands).
+//! jsonrpc (in progress).
