@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Every test gatekit has, from a fresh clone: installs the interop peers into .anchors/ (git-ignored),
+# checks formatting and lints, runs unit, integration and interop tests, builds the benches, and runs
+# the short load test with its gates. Fails on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+step() { printf '\n==> %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+
+step "install interop peers"
+bash scripts/setup-anchors.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+CI="${CI:-}" cargo test --workspace --locked
+
+step "done"
+printf 'test-all: finished in %ss\n' "$(( $(date +%s) - start ))"
