@@ -118,8 +118,11 @@ pub struct LoggingConfig {
     pub handlers: Vec<LogHandler>,
     /// `file_path`, resolved; always set when `handlers` contains [`LogHandler::File`].
     pub file_path: Option<PathBuf>,
-    /// `max_file_size_mb` (default 10): the file rotates past this size.
+    /// `max_file_size_mb` (default 10), rounded up to whole MiB; see [`Self::max_file_bytes`].
     pub max_file_size_mb: u64,
+    /// `max_file_size_mb` exactly, in bytes (Gatekit takes fractional megabytes): the file rotates
+    /// before a write would take it past this size.
+    pub max_file_bytes: u64,
     /// `backup_count` (default 5): rotated files kept as `file.1` .. `file.N`.
     pub backup_count: u32,
     /// `format`: a Python `logging` format string (`%(asctime)s [%(levelname)s] ...`).
@@ -135,6 +138,7 @@ impl Default for LoggingConfig {
             handlers: vec![LogHandler::Stderr],
             file_path: None,
             max_file_size_mb: limits::DEFAULT_MAX_FILE_SIZE_MB,
+            max_file_bytes: limits::DEFAULT_MAX_FILE_BYTES,
             backup_count: limits::DEFAULT_BACKUP_COUNT,
             format: None,
             date_format: None,

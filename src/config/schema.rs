@@ -46,10 +46,10 @@ pub(crate) struct RawProxy {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTimeouts {
-    pub connection_timeout: Option<Seconds>,
-    pub request_timeout: Option<Seconds>,
+    pub connection_timeout: Option<Number>,
+    pub request_timeout: Option<Number>,
     /// Extension: how long shutdown waits for in-flight requests and children.
-    pub shutdown_grace: Option<Seconds>,
+    pub shutdown_grace: Option<Number>,
 }
 
 /// One entry of `proxy.upstreams`.
@@ -71,7 +71,7 @@ pub(crate) struct RawUpstream {
     /// Extension: working directory of the child.
     pub cwd: Option<String>,
     /// Extension: overrides `proxy.timeouts.request_timeout` for this upstream.
-    pub request_timeout: Option<Seconds>,
+    pub request_timeout: Option<Number>,
     /// Extension: overrides `proxy.max_in_flight` for this upstream.
     pub max_in_flight: Option<u64>,
 }
@@ -94,7 +94,7 @@ pub(crate) struct RawLogging {
     pub level: Option<String>,
     pub handlers: Option<Vec<String>>,
     pub file_path: Option<String>,
-    pub max_file_size_mb: Option<u64>,
+    pub max_file_size_mb: Option<Number>,
     pub backup_count: Option<u32>,
     pub format: Option<String>,
     pub date_format: Option<String>,
@@ -129,33 +129,33 @@ impl<'de> Deserialize<'de> for Flag {
     }
 }
 
-/// A duration in seconds as written in the file: an integer or a float. Range checks happen in
-/// validation, where the key path is known.
+/// A number as written in the file, an integer or a float (seconds, megabytes): Gatekit's pydantic
+/// models take both. Range checks happen in validation, where the key path is known.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Seconds(pub f64);
+pub(crate) struct Number(pub f64);
 
-impl<'de> Deserialize<'de> for Seconds {
+impl<'de> Deserialize<'de> for Number {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct SecondsVisitor;
-        impl Visitor<'_> for SecondsVisitor {
-            type Value = Seconds;
+        struct NumberVisitor;
+        impl Visitor<'_> for NumberVisitor {
+            type Value = Number;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number of seconds")
+                f.write_str("a number")
             }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Seconds, E> {
-                // Precision loss above 2^53 s is irrelevant: validation caps timeouts far below.
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
+                // Precision loss above 2^53 is irrelevant: validation caps every number far below.
                 #[allow(clippy::cast_precision_loss)]
-                Ok(Seconds(v as f64))
+                Ok(Number(v as f64))
             }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Seconds, E> {
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Number, E> {
                 #[allow(clippy::cast_precision_loss)]
-                Ok(Seconds(v as f64))
+                Ok(Number(v as f64))
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Seconds, E> {
-                Ok(Seconds(v))
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
+                Ok(Number(v))
             }
         }
-        deserializer.deserialize_any(SecondsVisitor)
+        deserializer.deserialize_any(NumberVisitor)
     }
 }
 
@@ -218,8 +218,8 @@ mod tests {
     }
 
     #[test]
-    fn seconds_accept_ints_and_floats_only() {
-        let parse = |s: &str| serde_yaml_ng::from_str::<Seconds>(s).map(|f| f.0).ok();
+    fn numbers_accept_ints_and_floats_only() {
+        let parse = |s: &str| serde_yaml_ng::from_str::<Number>(s).map(|f| f.0).ok();
         assert_eq!(parse("60"), Some(60.0));
         assert_eq!(parse("0.25"), Some(0.25));
         assert_eq!(parse("-3"), Some(-3.0));

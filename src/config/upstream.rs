@@ -180,7 +180,11 @@ fn one(
             .unwrap_or(DEFAULT_MAX_RESTART_ATTEMPTS),
         request_timeout: request_timeout?,
         max_in_flight: max_in_flight?,
-        server_identity: raw.server_identity,
+        // As Gatekit: surrounding whitespace stripped, blank means none.
+        server_identity: raw
+            .server_identity
+            .map(|id| id.trim().to_owned())
+            .filter(|id| !id.is_empty()),
     };
     (issues.total() == reported_before).then_some(upstream)
 }

@@ -3,9 +3,9 @@
 //! load reports every issue; a key that already had an issue (a type error) is not reported again
 //! as "required".
 
-use super::error::{unsupported, Issues};
+use super::error::{index_key, unsupported, Issues};
 use super::paths::{self, EnvLookup};
-use super::schema::{RawLogging, RawProxy, RawRoot, RawTimeouts, Seconds};
+use super::schema::{Number, RawLogging, RawProxy, RawRoot, RawTimeouts};
 use super::{plugins, upstream, LogHandler, LogLevel, LoggingConfig, ProxyConfig};
 use std::path::Path;
 use std::time::Duration;
@@ -41,6 +41,8 @@ pub mod limits {
     pub const DEFAULT_MAX_FILE_SIZE_MB: u64 = 10;
     /// Largest `max_file_size_mb` (1 TiB): keeps the byte count far from overflow.
     pub const MAX_FILE_SIZE_MB: u64 = 1024 * 1024;
+    /// `DEFAULT_MAX_FILE_SIZE_MB` in bytes.
+    pub const DEFAULT_MAX_FILE_BYTES: u64 = DEFAULT_MAX_FILE_SIZE_MB * 1024 * 1024;
     /// Gatekit's default `logging.backup_count`.
     pub const DEFAULT_BACKUP_COUNT: u32 = 5;
     /// Largest `backup_count`: every rotation renames each backup once.
@@ -63,6 +65,8 @@ impl Context<'_> {
 
     /// Expansion plus resolution against the config folder of the path at `key`.
     pub fn path(&self, raw: &str, key: &str, issues: &mut Issues) -> Option<std::path::PathBuf> {
+        // Gatekit strips surrounding whitespace from paths, and rejects blank ones.
+        let raw = raw.trim();
         if raw.is_empty() {
             issues.push(key, "must not be empty");
             return None;
@@ -165,11 +169,11 @@ fn timeouts(raw: Option<RawTimeouts>, issues: &mut Issues) -> Option<[Duration; 
 
 /// A timeout in seconds: finite, positive, at most [`limits::MAX_TIMEOUT`]. `Some(None)` = absent.
 pub(crate) fn duration(
-    raw: Option<Seconds>,
+    raw: Option<Number>,
     key: &str,
     issues: &mut Issues,
 ) -> Option<Option<Duration>> {
-    let Some(Seconds(secs)) = raw else {
+    let Some(Number(secs)) = raw else {
         return Some(None);
     };
     let max = limits::MAX_TIMEOUT.as_secs_f64();
@@ -225,32 +229,28 @@ fn logging(
     ctx: &Context<'_>,
     issues: &mut Issues,
 ) -> Option<LoggingConfig> {
-    let Some(raw) = raw else {
-        return Some(LoggingConfig::default());
-    };
-    let mut ok = true;
     let mut config = LoggingConfig::default();
+    let Some(raw) = raw else {
+        return Some(config);
+    };
+    let reported_before = issues.total();
     if let Some(level) = &raw.level {
         match parse_level(level) {
             Some(parsed) => config.level = parsed,
-            None => {
-                ok = false;
-                let message = format!(
-                    "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL; found {level:?}"
-                );
-                issues.push("logging.level", message);
-            }
+            None => issues.push(
+                "logging.level",
+                format!("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL; found {level:?}"),
+            ),
         }
     }
     if let Some(handlers) = &raw.handlers {
         config.handlers.clear();
         for (i, name) in handlers.iter().enumerate() {
-            let key = super::error::index_key("logging.handlers", i);
+            let key = index_key("logging.handlers", i);
             let handler = match name.as_str() {
                 "stderr" => LogHandler::Stderr,
                 "file" => LogHandler::File,
                 other => {
-                    ok = false;
                     issues.push(
                         key,
                         format!("must be \"stderr\" or \"file\", found {other:?}"),
@@ -259,7 +259,6 @@ fn logging(
                 }
             };
             if config.handlers.contains(&handler) {
-                ok = false;
                 issues.push(key, format!("{name:?} is listed twice"));
             }
             config.handlers.push(handler);
@@ -267,35 +266,43 @@ fn logging(
     }
     if let Some(file_path) = &raw.file_path {
         config.file_path = ctx.path(file_path, "logging.file_path", issues);
-        ok &= config.file_path.is_some();
     } else if config.handlers.contains(&LogHandler::File) && !issues.touches("logging.file_path") {
-        ok = false;
         issues.push(
             "logging.file_path",
             "required when `logging.handlers` contains \"file\"",
         );
     }
-    let size = bounded(
-        raw.max_file_size_mb,
-        "logging.max_file_size_mb",
-        1..=limits::MAX_FILE_SIZE_MB,
-        issues,
-    );
-    let backups = bounded(
-        raw.backup_count.map(u64::from),
-        "logging.backup_count",
-        0..=u64::from(limits::MAX_BACKUP_COUNT),
-        issues,
-    );
-    if let Some(size) = size?.and_then(|mb| u64::try_from(mb).ok()) {
-        config.max_file_size_mb = size;
+    if let Some(Number(mb)) = raw.max_file_size_mb {
+        #[allow(clippy::cast_precision_loss)]
+        let max = limits::MAX_FILE_SIZE_MB as f64;
+        if mb.is_finite() && mb > 0.0 && mb <= max {
+            // In range, so both casts are exact enough and cannot overflow.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            {
+                config.max_file_bytes = ((mb * 1024.0 * 1024.0).round() as u64).max(1);
+                config.max_file_size_mb = mb.ceil() as u64;
+            }
+        } else {
+            issues.push(
+                "logging.max_file_size_mb",
+                format!("must be greater than 0 and at most {max}, found {mb}"),
+            );
+        }
     }
-    if let Some(backups) = backups?.and_then(|n| u32::try_from(n).ok()) {
-        config.backup_count = backups;
+    if let Some(backups) = raw.backup_count {
+        if backups <= limits::MAX_BACKUP_COUNT {
+            config.backup_count = backups;
+        } else {
+            let message = format!(
+                "must be from 0 to {}, found {backups}",
+                limits::MAX_BACKUP_COUNT
+            );
+            issues.push("logging.backup_count", message);
+        }
     }
     config.format = raw.format;
     config.date_format = raw.date_format;
-    ok.then_some(config)
+    (issues.total() == reported_before).then_some(config)
 }
 
 /// Python's level names, in any case (Gatekit upper-cases them before `logging.getLevelName`).
@@ -320,13 +327,13 @@ mod tests {
     fn durations_must_be_positive_finite_and_bounded() {
         let mut issues = Issues::default();
         assert_eq!(
-            duration(Some(Seconds(1.5)), "k", &mut issues),
+            duration(Some(Number(1.5)), "k", &mut issues),
             Some(Some(Duration::from_millis(1500)))
         );
         assert_eq!(duration(None, "k", &mut issues), Some(None));
         assert!(issues.is_empty());
         for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e12] {
-            assert_eq!(duration(Some(Seconds(bad)), "k", &mut issues), None);
+            assert_eq!(duration(Some(Number(bad)), "k", &mut issues), None);
         }
         assert_eq!(issues.into_vec().len(), 5);
     }

@@ -235,7 +235,8 @@ fn content_lower_bound(buf: &[u8]) -> usize {
 
 /// JSON insignificant whitespace (the `\n` never reaches here).
 fn is_blank(line: &[u8]) -> bool {
-    line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    line.iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
 
 #[cfg(test)]

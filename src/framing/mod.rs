@@ -10,5 +10,5 @@ pub mod writer;
 pub use codec::{split_all, Frame, LineCodec, DEFAULT_MAX_MESSAGE_BYTES, OVERSIZE_PREFIX_BYTES};
 pub use writer::{
     frame_channel, run_writer, FrameRx, FrameTx, OutFrame, WriterExit, WriterStats,
-    FRAME_CHANNEL_CAPACITY,
+    DIRECT_WRITE_BYTES, FRAME_CHANNEL_CAPACITY, WRITE_BATCH_BYTES,
 };

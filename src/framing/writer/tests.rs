@@ -119,7 +119,11 @@ async fn queued_frames_go_out_in_order_in_few_writes() {
     assert_eq!(exit.expect("no io error"), WriterExit::Closed);
     let rec = rec.lock().expect("not poisoned");
     assert_eq!(rec.data, expected(&frames));
-    assert!(rec.writes * 50 <= 1000, "{} writes for 1000 frames", rec.writes);
+    assert!(
+        rec.writes * 50 <= 1000,
+        "{} writes for 1000 frames",
+        rec.writes
+    );
     assert!(rec.shutdown);
     assert_eq!(stats.frames.load(Ordering::Relaxed), 1000);
     assert_eq!(stats.writes.load(Ordering::Relaxed), rec.writes);
@@ -143,7 +147,11 @@ async fn batches_are_capped() {
 }
 
 async fn big_frames_arrive_intact(vectored: bool) {
-    let big = Bytes::from((0..16 * 1024 * 1024).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
+    let big = Bytes::from(
+        (0..16 * 1024 * 1024)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>(),
+    );
     let frames = vec![
         OutFrame::One(Bytes::from_static(b"small-1")),
         OutFrame::One(big.clone()),
@@ -153,7 +161,11 @@ async fn big_frames_arrive_intact(vectored: bool) {
             Bytes::from_static(b"42"),
             big.slice(1..),
         ]),
-        OutFrame::Spliced(vec![Bytes::from_static(b"a"), Bytes::new(), Bytes::from_static(b"b")]),
+        OutFrame::Spliced(vec![
+            Bytes::from_static(b"a"),
+            Bytes::new(),
+            Bytes::from_static(b"b"),
+        ]),
     ];
     // Partial writes exercise the resume paths.
     let (w, rec) = Recorder::new(1024 * 1024, vectored);
@@ -188,7 +200,10 @@ async fn broken_pipe_is_returned() {
     let (mut w, _) = Recorder::new(usize::MAX, true);
     w.fail = Some(io::ErrorKind::BrokenPipe);
     let (res, _) = run_all(vec![OutFrame::One(Bytes::from_static(b"x"))], w).await;
-    assert_eq!(res.expect_err("write fails").kind(), io::ErrorKind::BrokenPipe);
+    assert_eq!(
+        res.expect_err("write fails").kind(),
+        io::ErrorKind::BrokenPipe
+    );
 }
 
 #[tokio::test]
