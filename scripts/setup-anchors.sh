@@ -1,25 +1,29 @@
 #!/usr/bin/env bash
 # Installs the third-party MCP software that gatekit's interop tests run against
-# ("anchors": code nobody on the team wrote) into the git-ignored folder .anchors/.
+# ("anchors": code nobody on the team wrote) into the git-ignored folder .anchors/:
 #
 #   node .anchors/node_modules/@modelcontextprotocol/server-everything/dist/index.js stdio
 #   .anchors/venv/bin/python -m mcp_server_time --local-timezone UTC
 #   .anchors/venv/bin/python tests/interop/driver.py ...   (PyPI `mcp` client SDK)
 #
-# Every version is pinned here (the folder itself is not committed). The script is
-# idempotent: a stamp file keyed on the pinned versions makes a second run a no-op.
-# Set ANCHORS_FORCE=1 to reinstall anyway. Requires node >= 20, npm and python3 >= 3.10.
+# Reproducible: the top-level pins are below, and the whole dependency trees are locked in
+# tests/interop/anchors/ (package-lock.json without registry URLs, requirements.txt from
+# pip freeze). Idempotent and fast: a stamp keyed on the pins and the lock files' hashes
+# makes a repeat run a no-op; ANCHORS_FORCE=1 reinstalls anyway.
+# Needs node >= 20 with npm, and python3 >= 3.10 with venv.
 set -euo pipefail
 
-# Pinned versions. Changing any of them changes the stamp and triggers a reinstall.
+# Top-level pins; the lock files must agree (checked below).
 readonly SERVER_EVERYTHING_VERSION="2026.8.31"
 readonly PY_MCP_VERSION="2.3.0"
 readonly PY_MCP_SERVER_TIME_VERSION="2026.10.19"
 
-readonly ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+readonly ROOT
+readonly LOCKS="${ROOT}/tests/interop/anchors"
 readonly ANCHORS="${ROOT}/.anchors"
 readonly STAMP_FILE="${ANCHORS}/.stamp"
-readonly STAMP="server-everything=${SERVER_EVERYTHING_VERSION} mcp=${PY_MCP_VERSION} mcp-server-time=${PY_MCP_SERVER_TIME_VERSION}"
+readonly LOG="${ANCHORS}/setup.log"
 readonly EVERYTHING_JS="${ANCHORS}/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
 readonly VENV_PY="${ANCHORS}/venv/bin/python"
 
@@ -28,24 +32,33 @@ die() {
     exit 1
 }
 
-# The step's full output is kept in a log and shown only when the step fails.
+# Runs a step with its output kept in a log, shown (URLs masked) only when the step fails.
 run_quiet() {
     local what="$1"
     shift
-    local log="${ANCHORS}/setup.log"
-    if ! "$@" >"${log}" 2>&1; then
+    if ! "$@" >"${LOG}" 2>&1; then
         echo "setup-anchors: error: ${what} failed; its output:" >&2
-        sed 's/^/    /' "${log}" >&2
+        sed -E 's#[a-z]+://[^ "]+#<url>#g; s/^/    /' "${LOG}" >&2
         exit 1
     fi
 }
 
-installed() {
-    [[ -f "${STAMP_FILE}" ]] && [[ "$(cat "${STAMP_FILE}")" == "${STAMP}" ]] &&
-        [[ -f "${EVERYTHING_JS}" ]] && [[ -x "${VENV_PY}" ]]
-}
+for lock in package.json package-lock.json requirements.txt; do
+    [[ -f "${LOCKS}/${lock}" ]] || die "missing ${LOCKS}/${lock}"
+done
+grep -q "\"@modelcontextprotocol/server-everything\": \"${SERVER_EVERYTHING_VERSION}\"" \
+    "${LOCKS}/package.json" || die "tests/interop/anchors/package.json does not pin server-everything ${SERVER_EVERYTHING_VERSION}"
+grep -qx "mcp==${PY_MCP_VERSION}" "${LOCKS}/requirements.txt" ||
+    die "tests/interop/anchors/requirements.txt does not pin mcp==${PY_MCP_VERSION}"
+grep -qx "mcp-server-time==${PY_MCP_SERVER_TIME_VERSION}" "${LOCKS}/requirements.txt" ||
+    die "tests/interop/anchors/requirements.txt does not pin mcp-server-time==${PY_MCP_SERVER_TIME_VERSION}"
 
-if [[ "${ANCHORS_FORCE:-0}" != "1" ]] && installed; then
+lock_hash="$(cat "${LOCKS}/package.json" "${LOCKS}/package-lock.json" "${LOCKS}/requirements.txt" |
+    sha256sum | cut -c1-16)"
+readonly STAMP="server-everything=${SERVER_EVERYTHING_VERSION} mcp=${PY_MCP_VERSION} mcp-server-time=${PY_MCP_SERVER_TIME_VERSION} locks=${lock_hash}"
+
+if [[ "${ANCHORS_FORCE:-0}" != "1" && -f "${STAMP_FILE}" && -f "${EVERYTHING_JS}" && -x "${VENV_PY}" ]] &&
+    [[ "$(cat "${STAMP_FILE}")" == "${STAMP}" ]]; then
     echo "setup-anchors: up to date (${STAMP})"
     exit 0
 fi
@@ -64,14 +77,9 @@ started=${SECONDS}
 mkdir -p "${ANCHORS}"
 rm -f "${STAMP_FILE}"
 
-# A private package.json keeps npm from walking up into the repository and pins the
-# exact version (npm install --save-exact records it; the lock file pins the tree).
-if [[ ! -f "${ANCHORS}/package.json" ]]; then
-    printf '{\n  "name": "gatekit-anchors",\n  "private": true\n}\n' >"${ANCHORS}/package.json"
-fi
-echo "setup-anchors: installing @modelcontextprotocol/server-everything@${SERVER_EVERYTHING_VERSION} (npm)"
-run_quiet "npm install" npm install --prefix "${ANCHORS}" --save-exact --no-audit --no-fund \
-    --loglevel=error "@modelcontextprotocol/server-everything@${SERVER_EVERYTHING_VERSION}"
+echo "setup-anchors: installing @modelcontextprotocol/server-everything@${SERVER_EVERYTHING_VERSION} (npm ci)"
+cp "${LOCKS}/package.json" "${LOCKS}/package-lock.json" "${ANCHORS}/"
+run_quiet "npm ci" npm ci --prefix "${ANCHORS}" --no-audit --no-fund --loglevel=error
 [[ -f "${EVERYTHING_JS}" ]] || die "npm finished but ${EVERYTHING_JS} is missing"
 
 echo "setup-anchors: installing mcp==${PY_MCP_VERSION} mcp-server-time==${PY_MCP_SERVER_TIME_VERSION} (venv)"
@@ -79,9 +87,9 @@ if [[ ! -x "${VENV_PY}" ]]; then
     run_quiet "python3 -m venv" python3 -m venv "${ANCHORS}/venv"
 fi
 run_quiet "pip install" "${VENV_PY}" -m pip install --quiet --disable-pip-version-check \
-    "mcp==${PY_MCP_VERSION}" "mcp-server-time==${PY_MCP_SERVER_TIME_VERSION}"
+    -r "${LOCKS}/requirements.txt"
 run_quiet "import check" "${VENV_PY}" -c 'import mcp, mcp_server_time'
 
 echo "${STAMP}" >"${STAMP_FILE}"
-rm -f "${ANCHORS}/setup.log"
+rm -f "${LOG}"
 echo "setup-anchors: done in $((SECONDS - started)) s (${STAMP})"

@@ -7,22 +7,26 @@
 //! calls route by it; a server→client `sampling/createMessage` reaches the client and its answer
 //! gets back to the upstream; the SDK's `server/discover` probe gets a plain -32601 (never a
 //! modern -32020..-32022, never silence, which would cost the client a 10 s probe timeout) and
-//! the client then completes a legacy `initialize`. The `interop_direct` tests prove the same
-//! checks pass against the servers without the gateway.
+//! the client then completes a legacy `initialize`.
+//!
+//! Every expectation runs twice: against gatekit (`gatekit_*`) and against
+//! `tests/interop/refproxy.py` (`refproxy_*`), a tiny namespacing proxy that proves the
+//! expectations are satisfiable, so a failing `gatekit_*` test points at the gateway.
 
 #[path = "support/interop.rs"]
 mod interop;
 
 use std::path::PathBuf;
 
-use interop::{path_string, Anchors};
+use interop::{path_string, Anchors, DriverRun};
 use tempfile::TempDir;
 
-/// Per-upstream request timeout in the generated config (seconds); well under the driver's
-/// own per-request timeout so a stuck upstream shows up as a gateway error, not a hang.
+/// Per-upstream request timeout in the generated config (seconds); under the driver's own
+/// deadline so a stuck upstream shows up as a gateway error, not a killed driver.
 const UPSTREAM_REQUEST_TIMEOUT_SECS: u64 = 30;
 /// The protocol versions a legacy `initialize` may settle on (the client offers 2025-11-25).
 const HANDSHAKE_VERSIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+const BASIC_CHECKS: [&str; 5] = ["tools_listed", "echo", "sum", "time", "ping"];
 
 /// A temporary gatekit config with the two real upstreams; the directory lives as long as it.
 struct GatewayConfig {
@@ -36,42 +40,65 @@ impl GatewayConfig {
             .prefix("gatekit-interop-")
             .tempdir()
             .unwrap_or_else(|e| panic!("cannot create a temp dir: {e}"));
-        // JSON string literals are valid YAML flow scalars, so any path quotes correctly.
-        let quote = |s: String| serde_json::Value::String(s).to_string();
-        let list = |argv: Vec<String>| {
-            let items: Vec<String> = argv.into_iter().map(quote).collect();
-            format!("[{}]", items.join(", "))
-        };
         let yaml = format!(
             "proxy:\n  transport: stdio\n  upstreams:\n    - name: everything\n      command: {}\n    \
              - name: time\n      command: {}\n  timeouts: {{request_timeout: {}}}\n",
-            list(anchors.everything_command()),
-            list(anchors.time_command()),
+            flow_list(anchors.everything_command()),
+            flow_list(anchors.time_command()),
             UPSTREAM_REQUEST_TIMEOUT_SECS,
         );
         let path = dir.path().join("gatekit.yaml");
         std::fs::write(&path, yaml).unwrap_or_else(|e| panic!("cannot write the config: {e}"));
         Self { _dir: dir, path }
     }
+}
 
-    /// The gateway's command line, as an MCP client's config would launch it.
-    fn gateway_command(&self) -> Vec<String> {
-        vec![
-            env!("CARGO_BIN_EXE_gatekit-gateway").to_string(),
-            "--config".to_string(),
-            path_string(&self.path),
-        ]
+/// A YAML flow list of strings. JSON string literals are valid YAML flow scalars, so any path
+/// quotes correctly.
+fn flow_list(argv: Vec<String>) -> String {
+    let items: Vec<String> = argv
+        .into_iter()
+        .map(|s| serde_json::Value::String(s).to_string())
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// Which proxy sits between the driver and the two upstreams.
+enum Proxy {
+    Gatekit(GatewayConfig),
+    Reference,
+}
+
+impl Proxy {
+    fn gatekit(anchors: &Anchors) -> Self {
+        Self::Gatekit(GatewayConfig::write(anchors))
+    }
+
+    /// The proxy's command line, as an MCP client's config would launch it.
+    fn command(&self, anchors: &Anchors) -> Vec<String> {
+        match self {
+            Self::Gatekit(config) => vec![
+                env!("CARGO_BIN_EXE_gatekit-gateway").to_string(),
+                "--config".to_string(),
+                path_string(&config.path),
+            ],
+            Self::Reference => {
+                let upstreams = serde_json::json!({
+                    "everything": anchors.everything_command(),
+                    "time": anchors.time_command(),
+                });
+                vec![
+                    path_string(&anchors.python),
+                    path_string(&anchors.root.join("tests/interop/refproxy.py")),
+                    upstreams.to_string(),
+                ]
+            }
+        }
     }
 }
 
-#[test]
-fn gateway_basic_tools_through_two_real_upstreams() {
-    let Some(anchors) = Anchors::require("gateway_basic_tools_through_two_real_upstreams") else {
-        return;
-    };
-    let config = GatewayConfig::write(&anchors);
-    let run = anchors.run("gateway-basic", "auto", &config.gateway_command());
-    run.assert_passed(&["tools_listed", "echo", "sum", "time", "ping"]);
+fn expect_basic(run: &DriverRun) {
+    run.assert_passed(&BASIC_CHECKS);
     let tools = run.strs_at("/facts/tools");
     for name in [
         "everything__echo",
@@ -98,37 +125,17 @@ fn gateway_basic_tools_through_two_real_upstreams() {
         "negotiated {version}\n{}",
         run.report()
     );
-    // The era probe: a plain -32601, answered (no SDK timeout), then the legacy handshake.
+}
+
+/// The era probe: answered (no SDK timeout) with a plain -32601, then the legacy handshake.
+fn expect_discover_refused(run: &DriverRun) {
     let discover = &run.summary["wire"]["discover"];
     assert_eq!(discover["answered"], true, "{}", run.report());
     assert_eq!(discover["error_code"], -32601, "{}", run.report());
     assert_eq!(discover["next_method"], "initialize", "{}", run.report());
 }
 
-#[test]
-fn gateway_basic_tools_with_a_legacy_only_client() {
-    let Some(anchors) = Anchors::require("gateway_basic_tools_with_a_legacy_only_client") else {
-        return;
-    };
-    let config = GatewayConfig::write(&anchors);
-    let run = anchors.run("gateway-basic", "legacy", &config.gateway_command());
-    run.assert_passed(&["tools_listed", "echo", "sum", "time", "ping"]);
-    assert!(
-        run.summary["wire"]["discover"].is_null(),
-        "{}",
-        run.report()
-    );
-    assert_eq!(run.strs_at("/wire/client_methods")[0], "initialize");
-}
-
-#[test]
-fn gateway_relays_sampling_between_upstream_and_client() {
-    let Some(anchors) = Anchors::require("gateway_relays_sampling_between_upstream_and_client")
-    else {
-        return;
-    };
-    let config = GatewayConfig::write(&anchors);
-    let run = anchors.run("gateway-sampling", "auto", &config.gateway_command());
+fn expect_sampling(run: &DriverRun) {
     run.assert_passed(&["sampling"]);
     assert!(
         run.str_at("/facts/sampling_text")
@@ -150,21 +157,11 @@ fn gateway_relays_sampling_between_upstream_and_client() {
     );
 }
 
-#[test]
-fn gateway_prefixes_prompts_and_resource_uris() {
-    let Some(anchors) = Anchors::require("gateway_prefixes_prompts_and_resource_uris") else {
-        return;
-    };
-    let config = GatewayConfig::write(&anchors);
-    let run = anchors.run(
-        "gateway-prompts-resources",
-        "auto",
-        &config.gateway_command(),
-    );
+fn expect_prompts_resources(run: &DriverRun) {
     run.assert_passed(&["prompt", "resources"]);
+    let prompts = run.strs_at("/facts/prompts");
     assert!(
-        run.strs_at("/facts/prompts")
-            .contains(&"everything__simple-prompt"),
+        prompts.contains(&"everything__simple-prompt"),
         "{}",
         run.report()
     );
@@ -180,8 +177,113 @@ fn gateway_prefixes_prompts_and_resource_uris() {
         "{}",
         run.report()
     );
+    let read = run.str_at("/facts/read_uri");
     assert_eq!(
-        run.str_at("/facts/read_uri"),
+        read,
         "everything__demo://resource/static/document/features.md"
     );
+}
+
+fn basic_auto(test: &str, proxy: impl FnOnce(&Anchors) -> Proxy) {
+    let Some(anchors) = Anchors::require(test) else {
+        return;
+    };
+    let proxy = proxy(&anchors);
+    let run = anchors.run("gateway-basic", "auto", &proxy.command(&anchors));
+    expect_basic(&run);
+    expect_discover_refused(&run);
+}
+
+fn basic_legacy(test: &str, proxy: impl FnOnce(&Anchors) -> Proxy) {
+    let Some(anchors) = Anchors::require(test) else {
+        return;
+    };
+    let proxy = proxy(&anchors);
+    let run = anchors.run("gateway-basic", "legacy", &proxy.command(&anchors));
+    expect_basic(&run);
+    assert!(
+        run.summary["wire"]["discover"].is_null(),
+        "{}",
+        run.report()
+    );
+    assert_eq!(run.strs_at("/wire/client_methods")[0], "initialize");
+}
+
+fn sampling(test: &str, proxy: impl FnOnce(&Anchors) -> Proxy) {
+    let Some(anchors) = Anchors::require(test) else {
+        return;
+    };
+    let proxy = proxy(&anchors);
+    expect_sampling(&anchors.run("gateway-sampling", "auto", &proxy.command(&anchors)));
+}
+
+fn prompts_resources(test: &str, proxy: impl FnOnce(&Anchors) -> Proxy) {
+    let Some(anchors) = Anchors::require(test) else {
+        return;
+    };
+    let proxy = proxy(&anchors);
+    let run = anchors.run(
+        "gateway-prompts-resources",
+        "auto",
+        &proxy.command(&anchors),
+    );
+    expect_prompts_resources(&run);
+}
+
+#[test]
+fn gatekit_basic_tools_through_two_real_upstreams() {
+    basic_auto(
+        "gatekit_basic_tools_through_two_real_upstreams",
+        Proxy::gatekit,
+    );
+}
+
+#[test]
+fn gatekit_basic_tools_with_a_legacy_only_client() {
+    basic_legacy(
+        "gatekit_basic_tools_with_a_legacy_only_client",
+        Proxy::gatekit,
+    );
+}
+
+#[test]
+fn gatekit_relays_sampling_between_upstream_and_client() {
+    sampling(
+        "gatekit_relays_sampling_between_upstream_and_client",
+        Proxy::gatekit,
+    );
+}
+
+#[test]
+fn gatekit_prefixes_prompts_and_resource_uris() {
+    prompts_resources("gatekit_prefixes_prompts_and_resource_uris", Proxy::gatekit);
+}
+
+#[test]
+fn refproxy_basic_tools_through_two_real_upstreams() {
+    basic_auto("refproxy_basic_tools_through_two_real_upstreams", |_| {
+        Proxy::Reference
+    });
+}
+
+#[test]
+fn refproxy_basic_tools_with_a_legacy_only_client() {
+    basic_legacy("refproxy_basic_tools_with_a_legacy_only_client", |_| {
+        Proxy::Reference
+    });
+}
+
+#[test]
+fn refproxy_relays_sampling_between_upstream_and_client() {
+    sampling(
+        "refproxy_relays_sampling_between_upstream_and_client",
+        |_| Proxy::Reference,
+    );
+}
+
+#[test]
+fn refproxy_prefixes_prompts_and_resource_uris() {
+    prompts_resources("refproxy_prefixes_prompts_and_resource_uris", |_| {
+        Proxy::Reference
+    });
 }
