@@ -57,9 +57,18 @@ async fn sixteen_in_flight_take_about_one_service_time() {
 async fn a_serial_upstream_shows_the_difference() {
     // The same measurement against an upstream that handles one call at a time: this is what
     // fully serialised processing looks like, so the concurrent case above is meaningful.
-    let mut concurrent = Peer::gateway(&config(&[mock_upstream("m", &["--service-time", "fixed:20ms"])], ""));
+    let mut concurrent = Peer::gateway(&config(
+        &[mock_upstream("m", &["--service-time", "fixed:20ms"])],
+        "",
+    ));
     concurrent.initialize().await;
-    let mut serial = Peer::gateway(&config(&[mock_upstream("m", &["--service-time", "fixed:20ms", "--serial"])], ""));
+    let mut serial = Peer::gateway(&config(
+        &[mock_upstream(
+            "m",
+            &["--service-time", "fixed:20ms", "--serial"],
+        )],
+        "",
+    ));
     serial.initialize().await;
     let c = rounds(&mut concurrent, "m__echo").await;
     let s = rounds(&mut serial, "m__echo").await;

@@ -28,15 +28,24 @@ async fn params_and_results_survive_byte_for_byte() {
 
     // What the upstream received: the same bytes except the id and the de-namespaced name.
     let lines = read_lines(record.path());
-    let forwarded = lines.iter().find(|l| find(l, b"tools/call").is_some()).expect("forwarded call recorded");
+    let forwarded = lines
+        .iter()
+        .find(|l| find(l, b"tools/call").is_some())
+        .expect("forwarded call recorded");
     let forwarded = String::from_utf8(forwarded.clone()).unwrap();
     let v: Value = serde_json::from_str(&forwarded).unwrap();
     let upstream_id = v["id"].as_u64().expect("gateway-assigned integer id");
-    let expected = line.replace(r#""name":"m__echo""#, r#""name":"echo""#).replace(r#""id":7"#, &format!(r#""id":{upstream_id}"#));
+    let expected = line
+        .replace(r#""name":"m__echo""#, r#""name":"echo""#)
+        .replace(r#""id":7"#, &format!(r#""id":{upstream_id}"#));
     assert_eq!(forwarded, expected);
 
     // What the client received: the mock's echo of the raw arguments, byte for byte, id restored.
-    assert!(find(&reply, args.as_bytes()).is_some(), "echo of raw args in {}", String::from_utf8_lossy(&reply));
+    assert!(
+        find(&reply, args.as_bytes()).is_some(),
+        "echo of raw args in {}",
+        String::from_utf8_lossy(&reply)
+    );
     let r: Value = serde_json::from_slice(&reply).unwrap();
     assert_eq!(r["id"], 7);
     let (code, stderr) = gw.finish().await;
@@ -48,23 +57,44 @@ async fn client_ids_come_back_exactly_as_sent() {
     let yaml = config(&[mock_upstream("m", &[])], "");
     let mut gw = Peer::gateway(&yaml);
     gw.initialize().await;
-    let ids = [r#"0"#, r#""0""#, r#"-1"#, r#"9007199254740993"#, r#""a\"b""#, r#""""#, r#"18446744073709551616"#];
+    let ids = [
+        r#"0"#,
+        r#""0""#,
+        r#"-1"#,
+        r#"9007199254740993"#,
+        r#""a\"b""#,
+        r#""""#,
+        r#"18446744073709551616"#,
+    ];
     for id in ids {
         gw.send(&format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"m__echo","arguments":{{"message":"hi"}}}}}}"#)).await;
         let raw = gw.recv_raw().await;
         let s = String::from_utf8(raw).unwrap();
-        assert!(s.contains(&format!(r#""id":{id}"#)), "id {id} not restored exactly in {s}");
+        assert!(
+            s.contains(&format!(r#""id":{id}"#)),
+            "id {id} not restored exactly in {s}"
+        );
         // And locally answered requests too.
-        gw.send(&format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#)).await;
+        gw.send(&format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#))
+            .await;
         let s = String::from_utf8(gw.recv_raw().await).unwrap();
-        assert!(s.contains(&format!(r#""id":{id}"#)), "ping id {id} not restored in {s}");
+        assert!(
+            s.contains(&format!(r#""id":{id}"#)),
+            "ping id {id} not restored in {s}"
+        );
     }
     gw.finish().await;
 }
 
 #[tokio::test]
 async fn a_thousand_pipelined_requests_with_colliding_ids_across_two_upstreams() {
-    let yaml = config(&[mock_upstream("a", &["--service-time", "uniform:0ms..2ms", "--seed", "1"]), mock_upstream("b", &["--service-time", "uniform:0ms..2ms", "--seed", "2"])], "");
+    let yaml = config(
+        &[
+            mock_upstream("a", &["--service-time", "uniform:0ms..2ms", "--seed", "1"]),
+            mock_upstream("b", &["--service-time", "uniform:0ms..2ms", "--seed", "2"]),
+        ],
+        "",
+    );
     let mut gw = Peer::gateway(&yaml);
     gw.initialize().await;
     // Integer ids to `a` and the same numbers as strings to `b`: distinct JSON-RPC ids whose

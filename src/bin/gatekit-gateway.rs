@@ -35,12 +35,23 @@ fn run(args: GatewayArgs) -> Result<u8, gatekit::error::Error> {
     }
     let _log = observe::logging::init(&config.logging, args.verbose)?;
     let runtime = match std::env::var("GATEKIT_RUNTIME").as_deref() {
-        Ok("current_thread") => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
-        _ => tokio::runtime::Builder::new_multi_thread().enable_all().build()?,
+        Ok("current_thread") => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+        _ => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?,
     };
     let report = runtime.block_on(async {
         let (r, w) = own_stdio()?;
-        let report = gateway::run(&config, Arc::new(ProcessConnector), r, w, shutdown::signal()).await;
+        let report = gateway::run(
+            &config,
+            Arc::new(ProcessConnector),
+            r,
+            w,
+            shutdown::signal(),
+        )
+        .await;
         Ok::<_, std::io::Error>(report)
     })?;
     // Children are reaped; nothing may keep the process alive past this point.

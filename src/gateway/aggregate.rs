@@ -34,12 +34,24 @@ struct ListKind {
 }
 
 fn list_kind(method: &str) -> Option<ListKind> {
-    let k = |method, items, field, capability| Some(ListKind { method, items, field, capability });
+    let k = |method, items, field, capability| {
+        Some(ListKind {
+            method,
+            items,
+            field,
+            capability,
+        })
+    };
     match method {
         "tools/list" => k("tools/list", "tools", "name", "tools"),
         "prompts/list" => k("prompts/list", "prompts", "name", "prompts"),
         "resources/list" => k("resources/list", "resources", "uri", "resources"),
-        "resources/templates/list" => k("resources/templates/list", "resourceTemplates", "uriTemplate", "resources"),
+        "resources/templates/list" => k(
+            "resources/templates/list",
+            "resourceTemplates",
+            "uriTemplate",
+            "resources",
+        ),
         _ => None,
     }
 }
@@ -51,7 +63,9 @@ type UpstreamError = (String, String);
 pub fn spawn_list(shared: &Arc<Shared>, frame: &Bytes, env: &Envelope<'_>, reply: Reply) {
     let Some(id_span) = env.id else { return };
     let id = Bytes::copy_from_slice(id_span.of(frame));
-    let Some(kind) = env.method.as_deref().and_then(list_kind) else { return };
+    let Some(kind) = env.method.as_deref().and_then(list_kind) else {
+        return;
+    };
     let has_cursor = env
         .params
         .and_then(|s| serde_json::from_slice::<Value>(s.of(frame)).ok())
@@ -60,7 +74,12 @@ pub fn spawn_list(shared: &Arc<Shared>, frame: &Bytes, env: &Envelope<'_>, reply
     shared.tracker.spawn(async move {
         let out = if has_cursor {
             // The gateway returns complete lists and never hands out a cursor.
-            error_frame(Some(&id), code::INVALID_PARAMS, "Invalid params: unknown cursor", None)
+            error_frame(
+                Some(&id),
+                code::INVALID_PARAMS,
+                "Invalid params: unknown cursor",
+                None,
+            )
         } else {
             let result = list_all(&shared2, kind).await;
             result_frame(&id, result.to_string().as_bytes())
@@ -74,7 +93,10 @@ async fn list_all(shared: &Arc<Shared>, kind: ListKind) -> Value {
     let mut set = JoinSet::new();
     for up in &shared.upstreams {
         if !up.is_ready() {
-            errors.push((up.name().to_owned(), format!("unavailable: {}", up.unavailable_reason())));
+            errors.push((
+                up.name().to_owned(),
+                format!("unavailable: {}", up.unavailable_reason()),
+            ));
             continue;
         }
         if !up.info().is_some_and(|i| i.has(kind.capability)) {
@@ -117,7 +139,10 @@ fn attach_errors(result: &mut Map<String, Value>, mut errors: Vec<UpstreamError>
         return;
     }
     errors.sort();
-    let list: Vec<Value> = errors.into_iter().map(|(server, error)| json!({ "server": server, "error": error })).collect();
+    let list: Vec<Value> = errors
+        .into_iter()
+        .map(|(server, error)| json!({ "server": server, "error": error }))
+        .collect();
     result.insert("_meta".to_owned(), json!({ ERRORS_META_KEY: list }));
 }
 
@@ -126,11 +151,18 @@ async fn fetch_pages(shared: &Shared, up: &Upstream, kind: ListKind) -> Result<V
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_PAGES {
         let params = cursor.as_ref().map(|c| json!({ "cursor": c }).to_string());
-        let frame = internal_request(shared, up, kind.method, params.as_deref().map(str::as_bytes), up.timeout)
-            .await
-            .map_err(|f| describe(&f))?;
+        let frame = internal_request(
+            shared,
+            up,
+            kind.method,
+            params.as_deref().map(str::as_bytes),
+            up.timeout,
+        )
+        .await
+        .map_err(|f| describe(&f))?;
         let raw = parse_response(&frame).map_err(|(code, msg)| format!("error {code}: {msg}"))?;
-        let mut page: Value = serde_json::from_str(raw.get()).map_err(|e| format!("unreadable result: {e}"))?;
+        let mut page: Value =
+            serde_json::from_str(raw.get()).map_err(|e| format!("unreadable result: {e}"))?;
         match page.get_mut(kind.items).map(Value::take) {
             Some(Value::Array(v)) => items.extend(v),
             _ => return Err(format!("result has no '{}' array", kind.items)),
@@ -152,12 +184,25 @@ pub fn spawn_set_level(shared: &Arc<Shared>, frame: &Bytes, env: &Envelope<'_>, 
     let shared2 = shared.clone();
     shared.tracker.spawn(async move {
         let mut set = JoinSet::new();
-        for up in shared2.upstreams.iter().filter(|u| u.is_ready() && u.info().is_some_and(|i| i.has("logging"))) {
+        for up in shared2
+            .upstreams
+            .iter()
+            .filter(|u| u.is_ready() && u.info().is_some_and(|i| i.has("logging")))
+        {
             let (shared, up, params) = (shared2.clone(), up.clone(), params.clone());
             set.spawn(async move {
-                let r = internal_request(&shared, &up, "logging/setLevel", params.as_deref(), up.timeout).await;
+                let r = internal_request(
+                    &shared,
+                    &up,
+                    "logging/setLevel",
+                    params.as_deref(),
+                    up.timeout,
+                )
+                .await;
                 let r = match r {
-                    Ok(frame) => parse_response(&frame).map(|_| ()).map_err(|(c, m)| (Some(c), m)),
+                    Ok(frame) => parse_response(&frame)
+                        .map(|_| ())
+                        .map_err(|(c, m)| (Some(c), m)),
                     Err(f) => Err((None, describe(&f))),
                 };
                 (up.name().to_owned(), r)

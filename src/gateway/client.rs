@@ -22,7 +22,9 @@ use super::upstream::next_frame;
 use crate::correlation::Key;
 use crate::framing::codec::{Frame, LineCodec};
 use crate::framing::writer::OutFrame;
-use crate::jsonrpc::envelope::{recover_id, scan, split_batch, Envelope, Kind, ScanError, StrField};
+use crate::jsonrpc::envelope::{
+    recover_id, scan, split_batch, Envelope, Kind, ScanError, StrField,
+};
 use crate::jsonrpc::error::{code, error_frame, result_frame};
 use crate::jsonrpc::id::{json_string, parse_u64_id, splice, u64_id_bytes};
 
@@ -46,8 +48,11 @@ pub async fn run_client_reader(
     reader: impl AsyncRead + Unpin,
     stop: tokio_util::sync::CancellationToken,
 ) -> ClientExit {
-    let mut frames =
-        FramedRead::with_capacity(reader, LineCodec::new(shared.max_message_bytes), READ_BUFFER);
+    let mut frames = FramedRead::with_capacity(
+        reader,
+        LineCodec::new(shared.max_message_bytes),
+        READ_BUFFER,
+    );
     loop {
         let next = tokio::select! {
             // Cancel-safe: FramedRead keeps a partial line in its own buffer.
@@ -78,7 +83,10 @@ async fn on_oversize(shared: &Arc<Shared>, prefix: &[u8], len: usize) {
         }
         _ => {
             Stats::bump(&shared.stats.client_oversize_dropped);
-            tracing::warn!(len, "dropped an oversize client message without a recoverable id");
+            tracing::warn!(
+                len,
+                "dropped an oversize client message without a recoverable id"
+            );
         }
     }
 }
@@ -89,14 +97,24 @@ async fn on_line(shared: &Arc<Shared>, line: Bytes, reply: Reply, top: bool) {
         Ok(env) => on_message(shared, &line, env, reply).await,
         Err(ScanError::Batch) if top => on_batch(shared, &line).await,
         Err(ScanError::Batch) => {
-            invalid(shared, &reply, "Invalid Request: a batch must not contain a batch").await
+            invalid(
+                shared,
+                &reply,
+                "Invalid Request: a batch must not contain a batch",
+            )
+            .await
         }
         Err(ScanError::InvalidJson(msg)) => {
             Stats::bump(&shared.stats.client_parse_errors);
             if let Reply::Batch(b) = &reply {
                 b.expect_one();
             }
-            let f = error_frame(None, code::PARSE_ERROR, &format!("Parse error: {msg}"), None);
+            let f = error_frame(
+                None,
+                code::PARSE_ERROR,
+                &format!("Parse error: {msg}"),
+                None,
+            );
             shared.deliver(&reply, OutFrame::One(f)).await;
         }
         Err(ScanError::InvalidRequest(msg)) => {
@@ -121,7 +139,12 @@ async fn on_batch(shared: &Arc<Shared>, line: &Bytes) {
         Ok(items) => items,
         Err(ScanError::InvalidJson(msg)) => {
             Stats::bump(&shared.stats.client_parse_errors);
-            let f = error_frame(None, code::PARSE_ERROR, &format!("Parse error: {msg}"), None);
+            let f = error_frame(
+                None,
+                code::PARSE_ERROR,
+                &format!("Parse error: {msg}"),
+                None,
+            );
             return shared.deliver(&Reply::Direct, OutFrame::One(f)).await;
         }
         Err(e) => return invalid(shared, &Reply::Direct, &e.to_string()).await,
@@ -156,9 +179,15 @@ async fn on_request(shared: &Arc<Shared>, frame: &Bytes, env: Envelope<'_>, repl
             return shared.deliver(&reply, OutFrame::One(f)).await;
         }
         "initialize" => {
-            let id = Bytes::copy_from_slice(id);
-            let params = env.params.map(|s| frame.slice(s.start..s.end));
-            shared.tracker.spawn(handshake::on_client_initialize(shared.clone(), id, params, reply));
+            match handshake::record_session(shared, id, env.params.map(|s| s.of(frame))) {
+                Ok(()) => {
+                    let id = Bytes::copy_from_slice(id);
+                    shared
+                        .tracker
+                        .spawn(handshake::answer_initialize(shared.clone(), id, reply));
+                }
+                Err(f) => shared.deliver(&reply, OutFrame::One(f)).await,
+            }
             return;
         }
         "server/discover" => {
@@ -172,10 +201,30 @@ async fn on_request(shared: &Arc<Shared>, frame: &Bytes, env: Envelope<'_>, repl
         return reply_error(shared, &reply, id, code::INVALID_REQUEST, msg).await;
     }
     match method {
-        "tools/call" => route_named(shared, frame, &env, env.name.as_ref(), Target::Tool, reply).await,
-        "prompts/get" => route_named(shared, frame, &env, env.name.as_ref(), Target::Prompt, reply).await,
+        "tools/call" => {
+            route_named(shared, frame, &env, env.name.as_ref(), Target::Tool, reply).await
+        }
+        "prompts/get" => {
+            route_named(
+                shared,
+                frame,
+                &env,
+                env.name.as_ref(),
+                Target::Prompt,
+                reply,
+            )
+            .await
+        }
         "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
-            route_named(shared, frame, &env, env.uri.as_ref(), Target::Resource, reply).await
+            route_named(
+                shared,
+                frame,
+                &env,
+                env.uri.as_ref(),
+                Target::Resource,
+                reply,
+            )
+            .await
         }
         "completion/complete" => {
             let (field, target) = match (&env.ref_name, &env.ref_uri) {
@@ -259,7 +308,15 @@ async fn route_named(
         return reply_error(shared, &reply, id, code::INVALID_PARAMS, &msg).await;
     };
     let up = up.clone();
-    forward(shared, &up, frame, env, Some((field.span, json_string(rest))), reply).await;
+    forward(
+        shared,
+        &up,
+        frame,
+        env,
+        Some((field.span, json_string(rest))),
+        reply,
+    )
+    .await;
 }
 
 async fn on_notification(shared: &Arc<Shared>, frame: &Bytes, env: &Envelope<'_>) {
@@ -293,17 +350,28 @@ async fn cancel_from_client(shared: &Arc<Shared>, frame: &Bytes, env: &Envelope<
     };
     let client_id = span.of(frame);
     for up in &shared.upstreams {
-        let Some(key) = up.table.find(|p| matches!(p.origin, Origin::Client(_)) && p.client_id == client_id)
+        let Some(key) = up
+            .table
+            .find(|p| matches!(p.origin, Origin::Client(_)) && p.client_id == client_id)
         else {
             continue;
         };
-        let Some(pending) = up.take(key) else { continue };
+        let Some(pending) = up.take(key) else {
+            continue;
+        };
         up.remember_late(key);
         Stats::bump(&shared.stats.cancelled);
         if let Origin::Client(Reply::Batch(batch)) = &pending.origin {
             // A batch still owes this element an answer.
-            let f = error_frame(Some(&pending.client_id), code::INTERNAL_ERROR, "Request cancelled", None);
-            shared.deliver(&Reply::Batch(batch.clone()), OutFrame::One(f)).await;
+            let f = error_frame(
+                Some(&pending.client_id),
+                code::INTERNAL_ERROR,
+                "Request cancelled",
+                None,
+            );
+            shared
+                .deliver(&Reply::Batch(batch.clone()), OutFrame::One(f))
+                .await;
         }
         let out = splice(frame, &mut [(span, u64_id_bytes(key.to_u64()))]);
         match up.link() {
@@ -320,14 +388,19 @@ async fn cancel_from_client(shared: &Arc<Shared>, frame: &Bytes, env: &Envelope<
 /// The client answers a server→client request: route it back to the upstream that asked, with
 /// the upstream's own id restored.
 async fn on_response(shared: &Arc<Shared>, frame: &Bytes, env: &Envelope<'_>) {
-    let key = env.id.and_then(|s| parse_u64_id(s.of(frame))).and_then(Key::from_u64);
+    let key = env
+        .id
+        .and_then(|s| parse_u64_id(s.of(frame)))
+        .and_then(Key::from_u64);
     let (Some(key), Some(span)) = (key, env.id) else {
         return Stats::bump(&shared.stats.client_unknown_responses);
     };
     let Some(req) = shared.reverse.complete(key) else {
         return Stats::bump(&shared.stats.client_unknown_responses);
     };
-    let Some(up) = shared.upstreams.get(req.upstream) else { return };
+    let Some(up) = shared.upstreams.get(req.upstream) else {
+        return;
+    };
     let out = splice(frame, &mut [(span, req.upstream_id)]);
     if let Some(tx) = up.link() {
         let _ = tx.send(out).await;

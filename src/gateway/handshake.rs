@@ -29,7 +29,11 @@ const INIT_SLACK: Duration = Duration::from_millis(500);
 
 /// The version the gateway answers to a client that asked for `requested`.
 pub fn negotiate(requested: &str) -> &'static str {
-    SUPPORTED_VERSIONS.iter().find(|v| **v == requested).copied().unwrap_or(LATEST_VERSION)
+    SUPPORTED_VERSIONS
+        .iter()
+        .find(|v| **v == requested)
+        .copied()
+        .unwrap_or(LATEST_VERSION)
 }
 
 #[derive(Deserialize)]
@@ -42,29 +46,28 @@ struct InitParams<'a> {
     client_info: Option<&'a RawValue>,
 }
 
-/// Handles the client's `initialize`: records the session, waits (bounded) for the upstreams to
-/// finish their own handshakes, then answers. Runs as its own task so the client's pings are
-/// answered meanwhile.
-pub async fn on_client_initialize(shared: Arc<Shared>, id: Bytes, params: Option<Bytes>, reply: Reply) {
+/// Records the client's session from its `initialize` params. Runs on the client reader itself,
+/// before anything else is read, so requests pipelined behind `initialize` see the session.
+/// Returns the error frame to answer with when the session cannot be recorded.
+pub fn record_session(shared: &Shared, id: &[u8], params: Option<&[u8]>) -> Result<(), Bytes> {
     if shared.session.borrow().is_some() {
-        let f = error_frame(Some(&id), code::INVALID_REQUEST, "Invalid Request: initialize was already received", None);
-        shared.deliver(&reply, OutFrame::One(f)).await;
-        return;
+        let msg = "Invalid Request: initialize was already received";
+        return Err(error_frame(Some(id), code::INVALID_REQUEST, msg, None));
     }
-    let raw = params.unwrap_or_else(|| Bytes::from_static(b"{}"));
-    let parsed: InitParams<'_> = match serde_json::from_slice(&raw) {
-        Ok(p) => p,
-        Err(e) => {
-            let msg = format!("Invalid params: initialize params are malformed: {e}");
-            let f = error_frame(Some(&id), code::INVALID_PARAMS, &msg, None);
-            shared.deliver(&reply, OutFrame::One(f)).await;
-            return;
-        }
-    };
+    let parsed: InitParams<'_> = serde_json::from_slice(params.unwrap_or(b"{}")).map_err(|e| {
+        let msg = format!("Invalid params: initialize params are malformed: {e}");
+        error_frame(Some(id), code::INVALID_PARAMS, &msg, None)
+    })?;
     let version = negotiate(parsed.protocol_version.as_deref().unwrap_or(LATEST_VERSION));
-    let caps: Value = parsed.capabilities.and_then(|c| serde_json::from_str(c.get()).ok()).unwrap_or(json!({}));
+    let caps: Value = parsed
+        .capabilities
+        .and_then(|c| serde_json::from_str(c.get()).ok())
+        .unwrap_or(json!({}));
     let has = |k: &str| caps.get(k).is_some_and(|v| !v.is_null());
-    let client_info = parsed.client_info.map(|c| c.get()).unwrap_or(r#"{"name":"gatekit","version":"0"}"#);
+    let client_info = parsed
+        .client_info
+        .map(|c| c.get())
+        .unwrap_or(r#"{"name":"gatekit","version":"0"}"#);
     let upstream_params = format!(
         r#"{{"protocolVersion":{},"capabilities":{},"clientInfo":{}}}"#,
         Value::String(version.to_owned()),
@@ -79,20 +82,34 @@ pub async fn on_client_initialize(shared: Arc<Shared>, id: Bytes, params: Option
         elicitation: has("elicitation"),
     };
     shared.session.send_replace(Some(Arc::new(session)));
+    Ok(())
+}
 
+/// Answers the client's `initialize` once the upstreams finished their own handshakes (bounded by
+/// `connection_timeout`). Runs as its own task so the client's pings are answered meanwhile.
+pub async fn answer_initialize(shared: Arc<Shared>, id: Bytes, reply: Reply) {
+    let Some(session) = shared.session.borrow().clone() else {
+        return;
+    };
+    let version = negotiate(&session.protocol_version);
     // Wait until every upstream is ready or failed, bounded.
     let settle = async {
         for up in &shared.upstreams {
             let mut rx = up.state.subscribe();
-            let _ = rx.wait_for(|s| matches!(s, UpState::Ready | UpState::Failed(_))).await;
+            let _ = rx
+                .wait_for(|s| matches!(s, UpState::Ready | UpState::Failed(_)))
+                .await;
         }
     };
     let _ = tokio::time::timeout(shared.connection_timeout + INIT_SLACK, settle).await;
 
     let ready: Vec<_> = shared.upstreams.iter().filter(|u| u.is_ready()).collect();
     if ready.is_empty() && !shared.upstreams.is_empty() {
-        let details: Vec<String> =
-            shared.upstreams.iter().map(|u| format!("{}: {}", u.name(), u.unavailable_reason())).collect();
+        let details: Vec<String> = shared
+            .upstreams
+            .iter()
+            .map(|u| format!("{}: {}", u.name(), u.unavailable_reason()))
+            .collect();
         let msg = "Gatekit startup failed: no upstream server could be initialized";
         let data = json!({ "error_type": "upstream_unavailable", "details": details.join("; ") });
         let f = error_frame(Some(&id), code::INTERNAL_ERROR, msg, Some(&data));
@@ -102,7 +119,10 @@ pub async fn on_client_initialize(shared: Arc<Shared>, id: Bytes, params: Option
         shared.init_done.send_replace(true);
         return;
     }
-    let infos: Vec<_> = ready.iter().filter_map(|u| u.info().map(|i| (u.name().to_owned(), i))).collect();
+    let infos: Vec<_> = ready
+        .iter()
+        .filter_map(|u| u.info().map(|i| (u.name().to_owned(), i)))
+        .collect();
     let result = initialize_result(version, &infos);
     let f = result_frame(&id, result.to_string().as_bytes());
     shared.deliver(&reply, OutFrame::One(f)).await;
@@ -119,10 +139,16 @@ pub fn initialize_result(version: &str, upstreams: &[(String, Arc<UpstreamInfo>)
         caps.insert("prompts".into(), json!({ "listChanged": true }));
     }
     if any("resources") {
-        let subscribe = upstreams
-            .iter()
-            .any(|(_, i)| i.capabilities.pointer("/resources/subscribe").and_then(Value::as_bool) == Some(true));
-        caps.insert("resources".into(), json!({ "subscribe": subscribe, "listChanged": true }));
+        let subscribe = upstreams.iter().any(|(_, i)| {
+            i.capabilities
+                .pointer("/resources/subscribe")
+                .and_then(Value::as_bool)
+                == Some(true)
+        });
+        caps.insert(
+            "resources".into(),
+            json!({ "subscribe": subscribe, "listChanged": true }),
+        );
     }
     if any("logging") {
         caps.insert("logging".into(), json!({}));
@@ -146,25 +172,40 @@ pub fn initialize_result(version: &str, upstreams: &[(String, Arc<UpstreamInfo>)
 }
 
 /// Initializes one upstream incarnation with the client's session; waits for the session first.
-pub async fn initialize_upstream(shared: &Shared, up: &super::state::Upstream) -> Result<UpstreamInfo, String> {
+pub async fn initialize_upstream(
+    shared: &Shared,
+    up: &super::state::Upstream,
+) -> Result<UpstreamInfo, String> {
     let mut rx = shared.session.subscribe();
     let session = match rx.wait_for(|s| s.is_some()).await {
         Ok(s) => s.clone(),
         Err(_) => return Err("gateway shutting down".to_owned()),
     };
-    let Some(session) = session else { return Err("no session".to_owned()) };
+    let Some(session) = session else {
+        return Err("no session".to_owned());
+    };
     let timeout = shared.connection_timeout;
-    let frame = internal_request(shared, up, "initialize", Some(&session.upstream_init_params), timeout)
-        .await
-        .map_err(|f| match f {
-            Failure::Timeout(_) => describe(&Failure::Timeout(timeout)),
-            other => describe(&other),
-        })?;
+    let frame = internal_request(
+        shared,
+        up,
+        "initialize",
+        Some(&session.upstream_init_params),
+        timeout,
+    )
+    .await
+    .map_err(|f| match f {
+        Failure::Timeout(_) => describe(&Failure::Timeout(timeout)),
+        other => describe(&other),
+    })?;
     let result = parse_response(&frame).map_err(|(code, msg)| format!("error {code}: {msg}"))?;
-    let v: Value = serde_json::from_str(result.get()).map_err(|e| format!("unreadable initialize result: {e}"))?;
+    let v: Value = serde_json::from_str(result.get())
+        .map_err(|e| format!("unreadable initialize result: {e}"))?;
     Ok(UpstreamInfo {
         capabilities: v.get("capabilities").cloned().unwrap_or(json!({})),
-        instructions: v.get("instructions").and_then(Value::as_str).map(str::to_owned),
+        instructions: v
+            .get("instructions")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     })
 }
 

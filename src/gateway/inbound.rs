@@ -27,31 +27,62 @@ pub async fn on_line(shared: &Arc<Shared>, up: &Arc<Upstream>, line: Bytes) {
                 for item in items {
                     match scan(&item) {
                         Ok(env) => on_message(shared, up, &item, env).await,
-                        Err(_) => garbage(shared, up),
+                        Err(e) => garbage(shared, up, &item, &e).await,
                     }
                 }
             }
-            Err(_) => garbage(shared, up),
+            Err(e) => garbage(shared, up, &line, &e).await,
         },
-        Err(_) => garbage(shared, up),
+        Err(e) => garbage(shared, up, &line, &e).await,
     }
 }
 
-fn garbage(shared: &Shared, up: &Upstream) {
+/// A line that is not JSON-RPC never reaches the client. If it still looks like a response to a
+/// request of ours (an id we assigned is readable), that request fails now with a clear error
+/// instead of waiting for its timeout.
+async fn garbage(shared: &Arc<Shared>, up: &Arc<Upstream>, line: &[u8], e: &ScanError) {
     Stats::bump(&shared.stats.upstream_garbage);
-    tracing::debug!(upstream = up.name(), "dropped a line that is not JSON-RPC");
+    tracing::debug!(
+        upstream = up.name(),
+        "dropped a line that is not JSON-RPC: {e}"
+    );
+    let head = &line[..line.len().min(crate::framing::codec::OVERSIZE_PREFIX_BYTES)];
+    let rec = recover_id(head);
+    if !rec.has_result_or_error || rec.has_method {
+        return;
+    }
+    let Some(key) = rec
+        .id
+        .and_then(|s| parse_u64_id(s.of(head)))
+        .and_then(Key::from_u64)
+    else {
+        return;
+    };
+    if let Some(p) = up.take(key) {
+        let why = super::state::Failure::Invalid(e.to_string());
+        super::route::fail(shared, up, p, why).await;
+    }
 }
 
 /// An upstream line over the limit: if it was a response we can attribute, its request fails now
 /// with a clear error instead of timing out later.
 pub async fn on_oversize(shared: &Arc<Shared>, up: &Arc<Upstream>, prefix: &[u8], len: usize) {
     Stats::bump(&shared.stats.upstream_oversize);
-    tracing::warn!(upstream = up.name(), len, limit = shared.max_message_bytes, "discarded an oversize upstream line");
+    tracing::warn!(
+        upstream = up.name(),
+        len,
+        limit = shared.max_message_bytes,
+        "discarded an oversize upstream line"
+    );
     let rec = recover_id(prefix);
     if !rec.has_result_or_error || rec.has_method {
         return;
     }
-    let Some(key) = rec.id.and_then(|s| parse_u64_id(s.of(prefix))).and_then(Key::from_u64) else {
+    let Some(key) = rec
+        .id
+        .and_then(|s| parse_u64_id(s.of(prefix)))
+        .and_then(Key::from_u64)
+    else {
         return;
     };
     if let Some(p) = up.take(key) {
@@ -62,12 +93,18 @@ pub async fn on_oversize(shared: &Arc<Shared>, up: &Arc<Upstream>, prefix: &[u8]
 async fn on_message(shared: &Arc<Shared>, up: &Arc<Upstream>, frame: &Bytes, env: Envelope<'_>) {
     match env.kind {
         Kind::Response => {
-            let key = env.id.and_then(|s| parse_u64_id(s.of(frame))).and_then(Key::from_u64);
+            let key = env
+                .id
+                .and_then(|s| parse_u64_id(s.of(frame)))
+                .and_then(Key::from_u64);
             match (key, env.id) {
                 (Some(key), Some(span)) => complete(shared, up, key, frame.clone(), span).await,
                 _ => {
                     Stats::bump(&shared.stats.upstream_unknown_responses);
-                    tracing::debug!(upstream = up.name(), "dropped a response with an id the gateway never sent");
+                    tracing::debug!(
+                        upstream = up.name(),
+                        "dropped a response with an id the gateway never sent"
+                    );
                 }
             }
         }
@@ -78,11 +115,20 @@ async fn on_message(shared: &Arc<Shared>, up: &Arc<Upstream>, frame: &Bytes, env
 
 /// A server→client request: forwarded with a gateway-assigned id, or refused with -32601 when the
 /// client did not declare the capability.
-async fn server_request(shared: &Arc<Shared>, up: &Arc<Upstream>, frame: &Bytes, env: &Envelope<'_>) {
+async fn server_request(
+    shared: &Arc<Shared>,
+    up: &Arc<Upstream>,
+    frame: &Bytes,
+    env: &Envelope<'_>,
+) {
     let Some(id_span) = env.id else { return };
     let method = env.method.as_deref().unwrap_or_default();
     let upstream_id = Bytes::copy_from_slice(id_span.of(frame));
-    let accepts = shared.session.borrow().as_ref().is_some_and(|s| s.accepts(method));
+    let accepts = shared
+        .session
+        .borrow()
+        .as_ref()
+        .is_some_and(|s| s.accepts(method));
     let answer_upstream = |code: i64, msg: String| {
         let frame = error_frame(Some(&upstream_id), code, &msg, None);
         let link = up.link();
@@ -94,14 +140,28 @@ async fn server_request(shared: &Arc<Shared>, up: &Arc<Upstream>, frame: &Bytes,
     };
     if !accepts {
         Stats::bump(&shared.stats.server_requests_refused);
-        answer_upstream(code::METHOD_NOT_FOUND, format!("Method not found: the client does not support {method}")).await;
+        answer_upstream(
+            code::METHOD_NOT_FOUND,
+            format!("Method not found: the client does not support {method}"),
+        )
+        .await;
         return;
     }
-    let req = ServerRequest { upstream: up.idx, upstream_id: upstream_id.clone() };
-    let key = match shared.reverse.insert(req, shared.clock.deadline(up.timeout)) {
+    let req = ServerRequest {
+        upstream: up.idx,
+        upstream_id: upstream_id.clone(),
+    };
+    let key = match shared
+        .reverse
+        .insert(req, shared.clock.deadline(up.timeout))
+    {
         Ok(key) => key,
         Err(_) => {
-            answer_upstream(code::INTERNAL_ERROR, "Too many server requests awaiting the client".to_owned()).await;
+            answer_upstream(
+                code::INTERNAL_ERROR,
+                "Too many server requests awaiting the client".to_owned(),
+            )
+            .await;
             return;
         }
     };
@@ -114,10 +174,18 @@ async fn notification(shared: &Arc<Shared>, up: &Arc<Upstream>, frame: &Bytes, e
     let method = env.method.as_deref().unwrap_or_default();
     let out = match method {
         "notifications/progress" => {
-            let Some(span) = env.progress_token else { return dropped(shared) };
-            let Some(key) = parse_u64_id(span.of(frame)).and_then(Key::from_u64) else { return dropped(shared) };
-            let found = up.table.with(key, |p| (p.progress_token.clone(), p.hard_deadline));
-            let Some((Some(token), hard)) = found else { return dropped(shared) };
+            let Some(span) = env.notified_progress_token else {
+                return dropped(shared);
+            };
+            let Some(key) = parse_u64_id(span.of(frame)).and_then(Key::from_u64) else {
+                return dropped(shared);
+            };
+            let found = up
+                .table
+                .with(key, |p| (p.progress_token.clone(), p.hard_deadline));
+            let Some((Some(token), hard)) = found else {
+                return dropped(shared);
+            };
             // Progress shows the request is alive: extend its deadline, never past the hard cap.
             let extended = shared.clock.deadline(up.timeout).min(hard);
             up.table.set_deadline(key, extended);
@@ -125,9 +193,14 @@ async fn notification(shared: &Arc<Shared>, up: &Arc<Upstream>, frame: &Bytes, e
         }
         "notifications/cancelled" => {
             // The upstream cancels one of its own server→client requests.
-            let Some(span) = env.request_id else { return dropped(shared) };
+            let Some(span) = env.request_id else {
+                return dropped(shared);
+            };
             let id = span.of(frame);
-            let Some(key) = shared.reverse.find(|r| r.upstream == up.idx && r.upstream_id == id) else {
+            let Some(key) = shared
+                .reverse
+                .find(|r| r.upstream == up.idx && r.upstream_id == id)
+            else {
                 return dropped(shared);
             };
             if shared.reverse.complete(key).is_none() {

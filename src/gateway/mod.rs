@@ -61,7 +61,13 @@ pub struct RunReport {
 
 /// Runs one gateway session over the client's byte streams until EOF, `shutdown`, or a fatal
 /// startup failure.
-pub async fn run<R, W, S>(config: &Config, connector: Arc<dyn Connector>, client_r: R, client_w: W, shutdown: S) -> RunReport
+pub async fn run<R, W, S>(
+    config: &Config,
+    connector: Arc<dyn Connector>,
+    client_r: R,
+    client_w: W,
+    shutdown: S,
+) -> RunReport
 where
     R: AsyncRead + Unpin + Send,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -77,7 +83,10 @@ where
             Arc::new(Upstream::new(idx, u.clone(), timeout, max))
         })
         .collect();
-    let by_name: HashMap<String, usize> = upstreams.iter().map(|u| (u.name().to_owned(), u.idx)).collect();
+    let by_name: HashMap<String, usize> = upstreams
+        .iter()
+        .map(|u| (u.name().to_owned(), u.idx))
+        .collect();
     let (client_tx, client_rx) = frame_channel();
     let shared = Arc::new(Shared {
         upstreams,
@@ -100,7 +109,13 @@ where
     let supervisors: Vec<_> = shared
         .upstreams
         .iter()
-        .map(|up| tokio::spawn(upstream::supervise(shared.clone(), up.clone(), connector.clone())))
+        .map(|up| {
+            tokio::spawn(upstream::supervise(
+                shared.clone(),
+                up.clone(),
+                connector.clone(),
+            ))
+        })
         .collect();
     let sweeper = tokio::spawn(timeouts::run_sweeper(shared.clone()));
 
@@ -133,7 +148,10 @@ where
     }
     let abandoned = in_flight(&shared);
     if abandoned > 0 {
-        tracing::warn!(abandoned, "grace period over; failing requests still in flight");
+        tracing::warn!(
+            abandoned,
+            "grace period over; failing requests still in flight"
+        );
     }
     shared.cancel.cancel();
     for s in supervisors {
@@ -141,7 +159,10 @@ where
     }
     let _ = sweeper.await;
     shared.tracker.close();
-    if tokio::time::timeout(TASKS_GRACE, shared.tracker.wait()).await.is_err() {
+    if tokio::time::timeout(TASKS_GRACE, shared.tracker.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!("some session tasks did not finish in time");
     }
     let stats = shared.stats.snapshot();
@@ -154,9 +175,19 @@ where
     }
     let json = serde_json::to_string(&stats).unwrap_or_default();
     tracing::info!(target: "gatekit::stats", "gatekit stats: {json}");
-    RunReport { reason, exit_code: if fatal { 1 } else { 0 }, abandoned, stats }
+    RunReport {
+        reason,
+        exit_code: if fatal { 1 } else { 0 },
+        abandoned,
+        stats,
+    }
 }
 
 fn in_flight(shared: &Shared) -> usize {
-    shared.upstreams.iter().map(|u| u.table.len()).sum::<usize>() + shared.reverse.len()
+    shared
+        .upstreams
+        .iter()
+        .map(|u| u.table.len())
+        .sum::<usize>()
+        + shared.reverse.len()
 }

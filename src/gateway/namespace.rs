@@ -36,7 +36,10 @@ mod tests {
         assert_eq!(split("echo__echo"), Some(("echo", "echo")));
         assert_eq!(split("a__b__c"), Some(("a", "b__c")));
         assert_eq!(split("a___b"), Some(("a", "_b")));
-        assert_eq!(split("everything__demo://resource/1"), Some(("everything", "demo://resource/1")));
+        assert_eq!(
+            split("everything__demo://resource/1"),
+            Some(("everything", "demo://resource/1"))
+        );
     }
 
     #[test]

@@ -34,11 +34,22 @@ pub fn fmt_timeout(d: Duration) -> String {
 
 /// Answers the client with an error for the request whose raw id is `id`.
 pub async fn reply_error(shared: &Shared, reply: &Reply, id: &[u8], code: i64, message: &str) {
-    shared.deliver(reply, OutFrame::One(error_frame(Some(id), code, message, None))).await;
+    shared
+        .deliver(
+            reply,
+            OutFrame::One(error_frame(Some(id), code, message, None)),
+        )
+        .await;
 }
 
 /// The error the client gets when `up` cannot take its request.
-pub async fn reply_unavailable(shared: &Shared, up: &Upstream, reply: &Reply, id: &[u8], why: &str) {
+pub async fn reply_unavailable(
+    shared: &Shared,
+    up: &Upstream,
+    reply: &Reply,
+    id: &[u8],
+    why: &str,
+) {
     let msg = format!("Server '{}' is unavailable: {why}", up.name());
     reply_error(shared, reply, id, code::UPSTREAM_UNAVAILABLE, &msg).await;
 }
@@ -64,21 +75,34 @@ pub async fn forward(
         Ok(permit) => permit.forget(),
         Err(_) => return,
     }
-    let progress_token = env.progress_token.map(|s| Bytes::copy_from_slice(s.of(frame)));
+    let progress_token = env
+        .progress_token
+        .map(|s| Bytes::copy_from_slice(s.of(frame)));
     let has_progress = progress_token.is_some();
     let pending = Pending {
         origin: Origin::Client(reply),
         client_id,
         progress_token,
-        hard_deadline: shared.clock.deadline(up.timeout * PROGRESS_EXTENSION_FACTOR),
+        hard_deadline: shared
+            .clock
+            .deadline(up.timeout * PROGRESS_EXTENSION_FACTOR),
     };
     let key = match up.table.insert(pending, shared.clock.deadline(up.timeout)) {
         Ok(key) => key,
         Err(pending) => {
             // Unreachable while permits == capacity; answered rather than assumed.
             up.permits.add_permits(1);
-            let Origin::Client(reply) = pending.origin else { return };
-            reply_unavailable(shared, up, &reply, &pending.client_id, "too many requests in flight").await;
+            let Origin::Client(reply) = pending.origin else {
+                return;
+            };
+            reply_unavailable(
+                shared,
+                up,
+                &reply,
+                &pending.client_id,
+                "too many requests in flight",
+            )
+            .await;
             return;
         }
     };
@@ -106,7 +130,13 @@ async fn send_or_fail(shared: &Shared, up: &Upstream, key: Key, out: OutFrame) {
     };
     if !sent {
         if let Some(p) = up.take(key) {
-            fail(shared, up, p, Failure::Unavailable("not running".to_owned())).await;
+            fail(
+                shared,
+                up,
+                p,
+                Failure::Unavailable("not running".to_owned()),
+            )
+            .await;
         }
     }
 }
@@ -133,6 +163,10 @@ pub async fn fail(shared: &Shared, up: &Upstream, p: Pending, why: Failure) {
                         up.name(),
                         shared.max_message_bytes
                     ),
+                ),
+                Failure::Invalid(why) => (
+                    code::UPSTREAM_UNAVAILABLE,
+                    format!("Server '{}' sent an invalid response: {why}", up.name()),
                 ),
             };
             reply_error(shared, &reply, &p.client_id, code, &msg).await;
@@ -165,7 +199,10 @@ pub async fn complete(shared: &Shared, up: &Upstream, key: Key, frame: Bytes, id
 /// Sends `notifications/cancelled` for upstream id `key` to `up` (best effort).
 pub async fn cancel_upstream(up: &Upstream, key: Key, reason: &str) {
     let params = serde_json::json!({ "requestId": key.to_u64(), "reason": reason });
-    let frame = notification_frame("notifications/cancelled", Some(params.to_string().as_bytes()));
+    let frame = notification_frame(
+        "notifications/cancelled",
+        Some(params.to_string().as_bytes()),
+    );
     if let Some(tx) = up.link() {
         let _ = tx.send(OutFrame::One(frame)).await;
     }
@@ -194,12 +231,15 @@ pub async fn internal_request(
         Ok(key) => key,
         Err(_) => {
             up.permits.add_permits(1);
-            return Err(Failure::Unavailable("too many requests in flight".to_owned()));
+            return Err(Failure::Unavailable(
+                "too many requests in flight".to_owned(),
+            ));
         }
     };
     let frame = request_frame(&u64_id_bytes(key.to_u64()), method, params);
     send_or_fail(shared, up, key, OutFrame::One(frame)).await;
-    rx.await.unwrap_or_else(|_| Err(Failure::Unavailable("gateway shutting down".to_owned())))
+    rx.await
+        .unwrap_or_else(|_| Err(Failure::Unavailable("gateway shutting down".to_owned())))
 }
 
 /// What a raw response frame says: its `result` (raw JSON) or its error.
@@ -215,9 +255,14 @@ pub fn parse_response(frame: &[u8]) -> Result<Box<serde_json::value::RawValue>, 
         message: String,
     }
     match serde_json::from_slice::<Resp>(frame) {
-        Ok(Resp { result: Some(r), .. }) => Ok(r),
+        Ok(Resp {
+            result: Some(r), ..
+        }) => Ok(r),
         Ok(Resp { error: Some(e), .. }) => Err((e.code, e.message)),
-        Ok(_) => Err((code::INTERNAL_ERROR, "response has neither result nor error".to_owned())),
+        Ok(_) => Err((
+            code::INTERNAL_ERROR,
+            "response has neither result nor error".to_owned(),
+        )),
         Err(e) => Err((code::INTERNAL_ERROR, format!("unreadable response: {e}"))),
     }
 }
@@ -228,5 +273,6 @@ pub fn describe(f: &Failure) -> String {
         Failure::Timeout(d) => format!("timed out after {}", fmt_timeout(*d)),
         Failure::Unavailable(why) => format!("unavailable: {why}"),
         Failure::Oversize(n) => format!("response of {n} bytes exceeded the message limit"),
+        Failure::Invalid(why) => format!("invalid response: {why}"),
     }
 }

@@ -37,7 +37,9 @@ pub struct Clock {
 impl Clock {
     /// Starts the clock now.
     pub fn start() -> Self {
-        Clock { epoch: Instant::now() }
+        Clock {
+            epoch: Instant::now(),
+        }
     }
     /// Milliseconds since start.
     pub fn now_ms(&self) -> u64 {
@@ -58,6 +60,8 @@ pub enum Failure {
     Unavailable(String),
     /// The answer was larger than `max_message_bytes`.
     Oversize(usize),
+    /// The answer was not valid JSON-RPC (the text says why).
+    Invalid(String),
 }
 
 /// Where a response goes once it arrives.
@@ -228,7 +232,10 @@ impl Upstream {
 
     /// Whether `id` was recently taken out by timeout or cancellation.
     pub fn was_late(&self, id: u64) -> bool {
-        self.late.lock().unwrap_or_else(|e| e.into_inner()).contains(&id)
+        self.late
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&id)
     }
 }
 
@@ -344,14 +351,22 @@ struct BatchInner {
 
 impl Default for BatchCollector {
     fn default() -> Self {
-        BatchCollector { inner: Mutex::new(BatchInner { remaining: 1, responses: Vec::new() }) }
+        BatchCollector {
+            inner: Mutex::new(BatchInner {
+                remaining: 1,
+                responses: Vec::new(),
+            }),
+        }
     }
 }
 
 impl BatchCollector {
     /// Announces one more response to wait for.
     pub fn expect_one(&self) {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).remaining += 1;
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remaining += 1;
     }
 
     fn add(&self, frame: OutFrame) -> Option<OutFrame> {

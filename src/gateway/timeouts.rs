@@ -32,7 +32,12 @@ pub fn tick_for(shortest: Duration) -> Duration {
 
 /// Runs until the session is cancelled.
 pub async fn run_sweeper(shared: Arc<Shared>) {
-    let shortest = shared.upstreams.iter().map(|u| u.timeout).min().unwrap_or(MAX_TICK);
+    let shortest = shared
+        .upstreams
+        .iter()
+        .map(|u| u.timeout)
+        .min()
+        .unwrap_or(MAX_TICK);
     let mut tick = tokio::time::interval(tick_for(shortest));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut expired = Vec::new();
@@ -65,7 +70,9 @@ pub async fn run_sweeper(shared: Arc<Shared>) {
         }
         shared.reverse.expire(now, &mut expired_reverse);
         for (_, req) in expired_reverse.drain(..) {
-            let Some(up) = shared.upstreams.get(req.upstream) else { continue };
+            let Some(up) = shared.upstreams.get(req.upstream) else {
+                continue;
+            };
             let frame = error_frame(
                 Some(&req.upstream_id),
                 code::INTERNAL_ERROR,

@@ -67,7 +67,8 @@ pub async fn supervise(shared: Arc<Shared>, up: Arc<Upstream>, connector: Arc<dy
         up.set_info(None);
         fail_all_pending(&shared, &up, &why).await;
         if shared.cancel.is_cancelled() {
-            up.state.send_replace(UpState::Failed("gateway shutting down".to_owned()));
+            up.state
+                .send_replace(UpState::Failed("gateway shutting down".to_owned()));
             return;
         }
         tracing::warn!(upstream = up.name(), "upstream ended: {why}");
@@ -85,7 +86,9 @@ pub async fn supervise(shared: Arc<Shared>, up: Arc<Upstream>, connector: Arc<dy
             return;
         }
         up.state.send_replace(UpState::Starting);
-        let backoff = BACKOFF_BASE.saturating_mul(1u32 << attempts.min(16)).min(BACKOFF_MAX);
+        let backoff = BACKOFF_BASE
+            .saturating_mul(1u32 << attempts.min(16))
+            .min(BACKOFF_MAX);
         attempts += 1;
         Stats::bump(&shared.stats.upstream_restarts);
         tokio::select! {
@@ -99,12 +102,31 @@ pub async fn supervise(shared: Arc<Shared>, up: Arc<Upstream>, connector: Arc<dy
     }
 }
 
-async fn run_incarnation(shared: &Arc<Shared>, up: &Arc<Upstream>, conn: Connection, n: u64) -> Ended {
-    let Connection { reader, writer, stderr, mut process } = conn;
+async fn run_incarnation(
+    shared: &Arc<Shared>,
+    up: &Arc<Upstream>,
+    conn: Connection,
+    n: u64,
+) -> Ended {
+    let Connection {
+        reader,
+        writer,
+        stderr,
+        mut process,
+    } = conn;
     let (tx, rx) = frame_channel();
-    let writer_task = shared.tracker.spawn(run_writer(rx, writer, Arc::new(WriterStats::default())));
-    let stderr_task = stderr.map(|s| shared.tracker.spawn(drain_stderr(shared.clone(), up.clone(), s)));
-    let mut reader_task = shared.tracker.spawn(read_upstream(shared.clone(), up.clone(), reader));
+    let writer_task =
+        shared
+            .tracker
+            .spawn(run_writer(rx, writer, Arc::new(WriterStats::default())));
+    let stderr_task = stderr.map(|s| {
+        shared
+            .tracker
+            .spawn(drain_stderr(shared.clone(), up.clone(), s))
+    });
+    let mut reader_task = shared
+        .tracker
+        .spawn(read_upstream(shared.clone(), up.clone(), reader));
     up.set_link(Some(tx));
     up.state.send_replace(UpState::Connected);
     let sent_initialized = AtomicBool::new(false);
@@ -169,7 +191,10 @@ async fn run_incarnation(shared: &Arc<Shared>, up: &Arc<Upstream>, conn: Connect
     reader_task.abort();
     if let Some(t) = stderr_task {
         // Bounded: the pipe closes when the process group is gone.
-        if tokio::time::timeout(Duration::from_millis(500), t).await.is_err() {
+        if tokio::time::timeout(Duration::from_millis(500), t)
+            .await
+            .is_err()
+        {
             tracing::debug!(upstream = up.name(), "stderr drain did not finish");
         }
     }
@@ -204,7 +229,10 @@ async fn announce_lists_changed(shared: &Shared, up: &Upstream) {
         ("resources", "notifications/resources/list_changed"),
     ] {
         if info.has(cap) {
-            let _ = shared.client_tx.send(OutFrame::One(notification_frame(method, None))).await;
+            let _ = shared
+                .client_tx
+                .send(OutFrame::One(notification_frame(method, None)))
+                .await;
         }
     }
 }
@@ -220,8 +248,12 @@ async fn fail_all_pending(shared: &Shared, up: &Upstream, why: &str) {
     }
     while let Some(key) = shared.reverse.find(|r| r.upstream == up.idx) {
         if shared.reverse.complete(key).is_some() {
-            let params = serde_json::json!({ "requestId": key.to_u64(), "reason": "upstream went away" });
-            let frame = notification_frame("notifications/cancelled", Some(params.to_string().as_bytes()));
+            let params =
+                serde_json::json!({ "requestId": key.to_u64(), "reason": "upstream went away" });
+            let frame = notification_frame(
+                "notifications/cancelled",
+                Some(params.to_string().as_bytes()),
+            );
             let _ = shared.client_tx.send(OutFrame::One(frame)).await;
         }
     }
@@ -241,8 +273,11 @@ async fn read_upstream(
     up: Arc<Upstream>,
     reader: impl AsyncRead + Unpin,
 ) -> ReaderEnd {
-    let mut frames =
-        FramedRead::with_capacity(reader, LineCodec::new(shared.max_message_bytes), READ_BUFFER);
+    let mut frames = FramedRead::with_capacity(
+        reader,
+        LineCodec::new(shared.max_message_bytes),
+        READ_BUFFER,
+    );
     loop {
         match next_frame(&mut frames).await {
             None => return ReaderEnd::Eof,

@@ -99,6 +99,8 @@ pub struct Envelope<'a> {
     pub progress_token: Option<Span>,
     /// `params.requestId` (notifications/cancelled), string|integer.
     pub request_id: Option<Span>,
+    /// `params.progressToken` (notifications/progress), string|integer.
+    pub notified_progress_token: Option<Span>,
     /// Response carries "error" (else "result").
     pub is_error: bool,
 }
@@ -147,6 +149,8 @@ struct RawParams<'a> {
     meta: Option<&'a RawValue>,
     #[serde(borrow, default, rename = "requestId")]
     request_id: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "progressToken")]
+    progress_token: Option<&'a RawValue>,
 }
 
 /// `params.ref` of completion/complete.
@@ -216,6 +220,7 @@ pub fn scan(frame: &[u8]) -> Result<Envelope<'_>, ScanError> {
         ref_name: None,
         ref_uri: None,
         progress_token: None,
+        notified_progress_token: None,
         request_id: None,
         is_error,
     };
@@ -237,6 +242,7 @@ fn scan_params<'a>(
     env.name = p.name.and_then(|v| str_field(text, v));
     env.uri = p.uri.and_then(|v| str_field(text, v));
     env.request_id = p.request_id.and_then(|v| token_span(text, v));
+    env.notified_progress_token = p.progress_token.and_then(|v| token_span(text, v));
     if let Some(r) = p.reference {
         if let Some(r) = sub_object::<RawRef<'a>>(r, "params.ref")? {
             env.ref_name = r.name.and_then(|v| str_field(text, v));

@@ -78,7 +78,11 @@ impl ChildProcess {
     /// Stops the child: the caller has already closed its stdin (dropped the writer); waits
     /// `stdin_grace`, then SIGTERMs the process group, waits `term_grace`, then SIGKILLs the group.
     /// Always reaps the child.
-    pub async fn stop(&mut self, stdin_grace: Duration, term_grace: Duration) -> io::Result<ExitStatus> {
+    pub async fn stop(
+        &mut self,
+        stdin_grace: Duration,
+        term_grace: Duration,
+    ) -> io::Result<ExitStatus> {
         if let Ok(Ok(status)) = tokio::time::timeout(stdin_grace, self.child.wait()).await {
             self.kill_group(libc::SIGKILL); // stray grandchildren of an exited leader
             return Ok(status);

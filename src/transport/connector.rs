@@ -7,7 +7,7 @@
 use std::fmt;
 use std::io;
 
-use super::child::{ChildProcess, ChildPipes};
+use super::child::{ChildPipes, ChildProcess};
 use super::stdio::{BoxRead, BoxWrite};
 use crate::config::UpstreamConfig;
 
@@ -25,7 +25,9 @@ pub struct Connection {
 
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Connection").field("process", &self.process).finish_non_exhaustive()
+        f.debug_struct("Connection")
+            .field("process", &self.process)
+            .finish_non_exhaustive()
     }
 }
 
@@ -41,7 +43,14 @@ pub struct ProcessConnector;
 
 impl Connector for ProcessConnector {
     fn connect(&self, cfg: &UpstreamConfig) -> io::Result<Connection> {
-        let (process, ChildPipes { stdin, stdout, stderr }) = ChildProcess::spawn(cfg)?;
+        let (
+            process,
+            ChildPipes {
+                stdin,
+                stdout,
+                stderr,
+            },
+        ) = ChildProcess::spawn(cfg)?;
         Ok(Connection {
             reader: Box::pin(stdout),
             writer: Box::pin(stdin),

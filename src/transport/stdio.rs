@@ -21,11 +21,13 @@ pub type BoxWrite = Pin<Box<dyn AsyncWrite + Send>>;
 ///
 /// Must be called from within a tokio runtime.
 pub fn own_stdio() -> io::Result<(BoxRead, BoxWrite)> {
-    let reader: BoxRead = match dup_fd(io::stdin().as_fd()).and_then(pipe::Receiver::from_owned_fd) {
+    let reader: BoxRead = match dup_fd(io::stdin().as_fd()).and_then(pipe::Receiver::from_owned_fd)
+    {
         Ok(rx) => Box::pin(rx),
         Err(_) => Box::pin(tokio::io::stdin()),
     };
-    let writer: BoxWrite = match dup_fd(io::stdout().as_fd()).and_then(pipe::Sender::from_owned_fd) {
+    let writer: BoxWrite = match dup_fd(io::stdout().as_fd()).and_then(pipe::Sender::from_owned_fd)
+    {
         Ok(tx) => Box::pin(tx),
         Err(_) => Box::pin(tokio::io::stdout()),
     };

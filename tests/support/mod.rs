@@ -23,7 +23,11 @@ pub fn mock_bin() -> &'static str {
 
 /// YAML for one mock upstream named `name` with extra mock flags.
 pub fn mock_upstream(name: &str, flags: &[&str]) -> String {
-    let mut cmd = vec![format!("{:?}", mock_bin()), format!("\"--name\""), format!("{name:?}")];
+    let mut cmd = vec![
+        format!("{:?}", mock_bin()),
+        format!("\"--name\""),
+        format!("{name:?}"),
+    ];
     cmd.extend(flags.iter().map(|f| format!("{f:?}")));
     format!("    - name: {name}\n      command: [{}]\n", cmd.join(", "))
 }
@@ -78,7 +82,13 @@ impl Peer {
             let _ = stderr.read_to_end(&mut s).await;
             String::from_utf8_lossy(&s).into_owned()
         });
-        Peer { child, stdin, stdout, stderr_task: Some(stderr_task), dir }
+        Peer {
+            child,
+            stdin,
+            stdout,
+            stderr_task: Some(stderr_task),
+            dir,
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -103,7 +113,9 @@ impl Peer {
 
     /// The next line, without its newline; panics after [`RECV_TIMEOUT`] or at EOF.
     pub async fn recv_raw(&mut self) -> Vec<u8> {
-        self.try_recv_raw(RECV_TIMEOUT).await.expect("a line before timeout/EOF")
+        self.try_recv_raw(RECV_TIMEOUT)
+            .await
+            .expect("a line before timeout/EOF")
     }
 
     /// The next line, or None on EOF or timeout.
@@ -123,7 +135,8 @@ impl Peer {
 
     pub async fn recv(&mut self) -> Value {
         let raw = self.recv_raw().await;
-        serde_json::from_slice(&raw).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&raw)))
+        serde_json::from_slice(&raw)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&raw)))
     }
 
     /// The next message that is not a notification.
@@ -138,13 +151,16 @@ impl Peer {
 
     /// initialize + notifications/initialized, returning the initialize result.
     pub async fn initialize_with(&mut self, capabilities: Value) -> Value {
-        self.send_json(&json!({"jsonrpc":"2.0","id":"init","method":"initialize","params":{
+        self.send_json(
+            &json!({"jsonrpc":"2.0","id":"init","method":"initialize","params":{
             "protocolVersion":"2025-06-18","capabilities":capabilities,
-            "clientInfo":{"name":"gatekit-tests","version":"1"}}}))
+            "clientInfo":{"name":"gatekit-tests","version":"1"}}}),
+        )
         .await;
         let r = self.recv_reply().await;
         assert_eq!(r["id"], "init", "initialize reply: {r}");
-        self.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).await;
+        self.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+            .await;
         r
     }
 
@@ -154,14 +170,16 @@ impl Peer {
 
     /// Sends a request and returns its reply (notifications in between are skipped).
     pub async fn request(&mut self, id: Value, method: &str, params: Value) -> Value {
-        self.send_json(&json!({"jsonrpc":"2.0","id":id,"method":method,"params":params})).await;
+        self.send_json(&json!({"jsonrpc":"2.0","id":id,"method":method,"params":params}))
+            .await;
         let r = self.recv_reply().await;
         assert_eq!(r["id"], id, "reply to {method}: {r}");
         r
     }
 
     pub async fn call(&mut self, id: Value, tool: &str, args: Value) -> Value {
-        self.request(id, "tools/call", json!({"name": tool, "arguments": args})).await
+        self.request(id, "tools/call", json!({"name": tool, "arguments": args}))
+            .await
     }
 
     /// Closes stdin and waits for exit; returns (exit code, stderr).
@@ -185,25 +203,41 @@ impl Peer {
 
 /// Parses the `gatekit stats: {...}` line the gateway logs at exit.
 pub fn gateway_stats(stderr: &str) -> Value {
-    let line = stderr.lines().rev().find(|l| l.contains("gatekit stats: ")).unwrap_or_else(|| panic!("no stats line in:\n{stderr}"));
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.contains("gatekit stats: "))
+        .unwrap_or_else(|| panic!("no stats line in:\n{stderr}"));
     let json = &line[line.find("gatekit stats: ").unwrap() + "gatekit stats: ".len()..];
     serde_json::from_str(json.trim()).unwrap_or_else(|e| panic!("bad stats json {e}: {json}"))
 }
 
 /// The text of a tools/call result's first content item.
 pub fn text_of(reply: &Value) -> String {
-    reply["result"]["content"][0]["text"].as_str().unwrap_or_else(|| panic!("no text in {reply}")).to_owned()
+    reply["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no text in {reply}"))
+        .to_owned()
 }
 
 /// Whether a process is alive (not a zombie either).
 pub fn alive(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
     // Field 3 is the state; Z = zombie, X = dead.
-    let state = stat.rsplit(')').next().and_then(|s| s.split_whitespace().next()).unwrap_or("X");
+    let state = stat
+        .rsplit(')')
+        .next()
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or("X");
     state != "Z" && state != "X"
 }
 
 pub fn read_lines(path: &Path) -> Vec<Vec<u8>> {
     let data = std::fs::read(path).unwrap_or_default();
-    data.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect()
+    data.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
 }
