@@ -144,11 +144,9 @@ impl<'de> Deserialize<'de> for Number {
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
                 // Precision loss above 2^53 is irrelevant: validation caps every number far below.
-                #[allow(clippy::cast_precision_loss)]
                 Ok(Number(v as f64))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Number, E> {
-                #[allow(clippy::cast_precision_loss)]
                 Ok(Number(v as f64))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {

@@ -273,15 +273,11 @@ fn logging(
         );
     }
     if let Some(Number(mb)) = raw.max_file_size_mb {
-        #[allow(clippy::cast_precision_loss)]
         let max = limits::MAX_FILE_SIZE_MB as f64;
         if mb.is_finite() && mb > 0.0 && mb <= max {
             // In range, so both casts are exact enough and cannot overflow.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            {
-                config.max_file_bytes = ((mb * 1024.0 * 1024.0).round() as u64).max(1);
-                config.max_file_size_mb = mb.ceil() as u64;
-            }
+            config.max_file_bytes = ((mb * 1024.0 * 1024.0).round() as u64).max(1);
+            config.max_file_size_mb = mb.ceil() as u64;
         } else {
             issues.push(
                 "logging.max_file_size_mb",
