@@ -184,6 +184,11 @@ fn gatekit_extensions_load_and_resolve() -> Result<(), ConfigError> {
     );
     assert_eq!(echo.cwd.as_deref(), Some(dir.as_path()));
     assert_eq!(echo.env.get("RUST_LOG").map(String::as_str), Some("debug"));
+    // Environment values are not paths: `${VAR}` expands, `~` stays.
+    assert_eq!(
+        echo.env.get("LITERAL").map(String::as_str),
+        Some("~/not-a-path")
+    );
     assert_eq!(
         echo.env.get("ORIGIN").cloned(),
         Some(format!("from-{}", env!("CARGO_PKG_NAME")))

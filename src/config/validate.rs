@@ -63,6 +63,13 @@ impl Context<'_> {
             .ok()
     }
 
+    /// `${VAR}` expansion only (no `~`) of the string at `key`.
+    pub fn expand_vars(&self, raw: &str, key: &str, issues: &mut Issues) -> Option<String> {
+        paths::expand_vars(raw, self.env)
+            .map_err(|err| issues.push(key, err.to_string()))
+            .ok()
+    }
+
     /// Expansion plus resolution against the config folder of the path at `key`.
     pub fn path(&self, raw: &str, key: &str, issues: &mut Issues) -> Option<std::path::PathBuf> {
         // Gatekit strips surrounding whitespace from paths, and rejects blank ones.
