@@ -143,7 +143,7 @@ impl Issues {
     }
 }
 
-/// The "not supported yet: <key>[ = value]" issue text.
+/// The `not supported yet: <key>[ = value]` issue text.
 pub(crate) fn unsupported(key: &str, value: Option<&str>) -> String {
     match value {
         Some(value) => format!("{UNSUPPORTED}: {key} = {value}"),

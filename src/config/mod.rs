@@ -3,7 +3,7 @@
 //! `max_message_bytes`, `max_in_flight`, `timeouts.shutdown_grace`).
 //!
 //! Loading is `text → YAML value → shape walk → raw serde structs → validated Config`:
-//! [`parse`] owns the first three, [`validate`] (with [`upstream`], [`plugins`] and [`paths`])
+//! `parse` owns the first three, `validate` (with `upstream`, `plugins` and `paths`)
 //! the last. What the rest of gatekit gets is already resolved: absolute paths, expanded commands,
 //! `Duration`s, defaults filled in.
 //!
@@ -81,7 +81,7 @@ pub struct UpstreamConfig {
     /// Program and arguments, non-empty; `~` and `${VAR}` expanded in every element, and a relative
     /// program path containing `/` resolved against the config folder (bare names use `PATH`).
     pub command: Vec<String>,
-    /// Extension: variables added to the inherited environment (values `${VAR}`-expanded).
+    /// Extension: variables added to the inherited environment (values `${VAR}`-expanded; no `~`).
     pub env: BTreeMap<String, String>,
     /// Extension: working directory (absolute; it existed at load time).
     pub cwd: Option<PathBuf>,

@@ -85,7 +85,8 @@ fn expand_home(raw: &str, env: EnvLookup<'_>) -> Result<String, ExpandError> {
     Ok(format!("{}{rest}", home.trim_end_matches('/')))
 }
 
-fn expand_vars(raw: &str, env: EnvLookup<'_>) -> Result<String, ExpandError> {
+/// Expands `${VAR}` only (rule 2): for values that are not paths, such as `env` entries.
+pub(crate) fn expand_vars(raw: &str, env: EnvLookup<'_>) -> Result<String, ExpandError> {
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(at) = rest.find('$') {

@@ -3,7 +3,7 @@
 //!
 //! Invariants:
 //! - Every struct is `deny_unknown_fields`, and [`fields_of`] reads its accepted keys back out of the
-//!   derive, so the unknown-key walk in [`super::shape`] and serde can never disagree on a key list.
+//!   derive, so the unknown-key walk in [`super::parse`] and serde can never disagree on a key list.
 //! - Every field is optional here, even the required ones: "required" is checked in
 //!   [`super::validate`], which can then name the missing key path and skip keys that already had a
 //!   type error (a key removed after a type error must not also be reported as missing).
@@ -144,11 +144,9 @@ impl<'de> Deserialize<'de> for Number {
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
                 // Precision loss above 2^53 is irrelevant: validation caps every number far below.
-                #[allow(clippy::cast_precision_loss)]
                 Ok(Number(v as f64))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Number, E> {
-                #[allow(clippy::cast_precision_loss)]
                 Ok(Number(v as f64))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {

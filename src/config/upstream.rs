@@ -53,40 +53,34 @@ pub(crate) fn all(
             return None;
         }
     };
-    let mut ok = true;
+    let reported_before = issues.total();
     let mut upstreams = Vec::with_capacity(entries.len());
     let mut first_use: HashMap<String, String> = HashMap::new();
     for (key, mut entry) in entries {
         if !parse::check_upstream(&mut entry, &key, issues) {
-            ok = false;
             continue;
         }
         let Some(raw) = parse::typed::<RawUpstream>(entry, &key, issues) else {
-            ok = false;
             continue;
         };
         if let Some(name) = &raw.name {
             if let Some(first) = first_use.get(name) {
-                ok = false;
-                issues.push(
-                    join_key(&key, "name"),
-                    format!("duplicate upstream name {name:?} (first used at {first})"),
-                );
+                let message = format!("duplicate upstream name {name:?} (first used at {first})");
+                issues.push(join_key(&key, "name"), message);
             } else {
                 first_use.insert(name.clone(), key.clone());
             }
         }
-        match one(raw, &key, ctx, issues) {
-            Some(upstream) => upstreams.push(upstream),
-            None => ok = false,
-        }
+        upstreams.extend(one(raw, &key, ctx, issues));
     }
+    // Judged only on a clean list: with a broken entry, "none enabled" may be untrue.
+    let ok = issues.total() == reported_before;
     if ok && !upstreams.iter().any(|u| u.enabled) {
-        ok = false;
         issues.push(
             KEY,
             "no upstream is enabled: set `enabled: true` on at least one",
         );
+        return None;
     }
     ok.then_some(upstreams)
 }
@@ -190,8 +184,10 @@ fn one(
 }
 
 /// Upstream names: non-empty, ASCII letters, digits, `_` and `-` only, no `__` (the namespace
-/// separator), and no trailing `_`, which would make `name___tool` split at the wrong `__`.
-/// (Plugin *scope* keys are stricter, `^[a-z][a-z0-9_-]*$`: see the plugins module.)
+/// separator), and no trailing `_`. Together these make splitting `server__tool` at its *first*
+/// `__` always right: the first `__` cannot lie inside the name, nor straddle its last character
+/// (Gatekit allows `a_`, and `a_` + `__` + `t` splits as `a` + `_t`). Plugin *scope* keys are
+/// stricter, `^[a-z][a-z0-9_-]*$` (see the plugins module).
 fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("must not be empty".to_owned());
@@ -278,7 +274,7 @@ fn env(
             issues.push(at, "variable names must be non-empty, without `=` or NUL");
             continue;
         }
-        match ctx.expand(value, &at, issues) {
+        match ctx.expand_vars(value, &at, issues) {
             Some(value) if value.contains('\0') => {
                 ok = false;
                 issues.push(at, "must not contain a NUL byte");

@@ -63,6 +63,13 @@ impl Context<'_> {
             .ok()
     }
 
+    /// `${VAR}` expansion only (no `~`) of the string at `key`.
+    pub fn expand_vars(&self, raw: &str, key: &str, issues: &mut Issues) -> Option<String> {
+        paths::expand_vars(raw, self.env)
+            .map_err(|err| issues.push(key, err.to_string()))
+            .ok()
+    }
+
     /// Expansion plus resolution against the config folder of the path at `key`.
     pub fn path(&self, raw: &str, key: &str, issues: &mut Issues) -> Option<std::path::PathBuf> {
         // Gatekit strips surrounding whitespace from paths, and rejects blank ones.
@@ -273,15 +280,11 @@ fn logging(
         );
     }
     if let Some(Number(mb)) = raw.max_file_size_mb {
-        #[allow(clippy::cast_precision_loss)]
         let max = limits::MAX_FILE_SIZE_MB as f64;
         if mb.is_finite() && mb > 0.0 && mb <= max {
             // In range, so both casts are exact enough and cannot overflow.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            {
-                config.max_file_bytes = ((mb * 1024.0 * 1024.0).round() as u64).max(1);
-                config.max_file_size_mb = mb.ceil() as u64;
-            }
+            config.max_file_bytes = ((mb * 1024.0 * 1024.0).round() as u64).max(1);
+            config.max_file_size_mb = mb.ceil() as u64;
         } else {
             issues.push(
                 "logging.max_file_size_mb",

@@ -12,6 +12,7 @@
 //! `logging.level`. With `handlers: []` nothing is installed and every event is a no-op.
 
 mod pyformat;
+mod render;
 mod rotate;
 mod writer;
 

@@ -28,6 +28,9 @@ pub(crate) const LOG_QUEUE_CAPACITY: usize = 1024;
 /// Longest record kept; longer ones are cut (a log line is not the place for a payload).
 pub(crate) const MAX_RECORD_BYTES: usize = 16 * 1024;
 
+/// Largest stderr write assembled from drained records before it is written out.
+const MAX_BATCH_BYTES: usize = 64 * 1024;
+
 /// How long [`LogGuard`] waits for the thread to write what is queued. Bounded: if stderr is a
 /// full pipe nobody reads, exiting must not hang on it.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
@@ -210,7 +213,9 @@ fn run(rx: &Receiver<Msg>, mut targets: Targets, dropped: &AtomicU64) {
         let mut next = Some(first);
         let mut acks = Vec::new();
         let mut stop = false;
+        let mut drained = 0;
         while let Some(msg) = next.take().or_else(|| rx.try_recv().ok()) {
+            drained += 1;
             match msg {
                 Msg::Record(record) => {
                     if let Some(file) = &mut targets.file {
@@ -225,7 +230,8 @@ fn run(rx: &Receiver<Msg>, mut targets: Targets, dropped: &AtomicU64) {
                 Msg::Flush(ack) => acks.push(ack),
                 Msg::Shutdown => stop = true,
             }
-            if stop {
+            // Bounded batches: producers as fast as this thread must not grow the batch forever.
+            if stop || drained >= LOG_QUEUE_CAPACITY || batch.len() >= MAX_BATCH_BYTES {
                 break;
             }
         }
