@@ -27,7 +27,12 @@ impl Connector for MockConnector {
         let (mr, mw) = tokio::io::split(mock_end);
         tokio::spawn(serve(self.behaviour.clone(), mr, mw));
         let (r, w) = tokio::io::split(gw_end);
-        Ok(Connection { reader: Box::pin(r), writer: Box::pin(w), stderr: None, process: None })
+        Ok(Connection {
+            reader: Box::pin(r),
+            writer: Box::pin(w),
+            stderr: None,
+            process: None,
+        })
     }
 }
 
@@ -45,21 +50,33 @@ impl Client {
 
     async fn start_with(upstream_extra: &str, proxy_extra: &str, mock_flags: &[&str]) -> Client {
         let yaml = format!("proxy:\n  transport: stdio\n  upstreams:\n    - name: m\n      command: [\"in-process-mock\"]\n{upstream_extra}{proxy_extra}");
-        let config = load_str(&yaml, std::path::Path::new("/tmp/gatekit-inprocess.yaml")).expect("config");
+        let config =
+            load_str(&yaml, std::path::Path::new("/tmp/gatekit-inprocess.yaml")).expect("config");
         let mut args = vec!["gatekit-mock"];
         args.extend_from_slice(mock_flags);
         let behaviour = Arc::new(Behaviour::parse_from(args).expect("mock flags"));
         let connects = Arc::new(AtomicUsize::new(0));
-        let connector = Arc::new(MockConnector { behaviour, connects: connects.clone() });
+        let connector = Arc::new(MockConnector {
+            behaviour,
+            connects: connects.clone(),
+        });
         let (client_end, gw_end) = tokio::io::duplex(4 << 20);
         let (gr, gw) = tokio::io::split(gw_end);
-        let gateway = tokio::spawn(async move { gateway::run(&config, connector, gr, gw, std::future::pending()).await });
+        let gateway = tokio::spawn(async move {
+            gateway::run(&config, connector, gr, gw, std::future::pending()).await
+        });
         let (r, w) = tokio::io::split(client_end);
-        let mut c = Client { w, r: BufReader::new(r), gateway, connects };
+        let mut c = Client {
+            w,
+            r: BufReader::new(r),
+            gateway,
+            connects,
+        };
         c.send(&json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})).await;
         let init = c.recv().await;
         assert!(init["result"]["serverInfo"].is_object(), "{init}");
-        c.send(&json!({"jsonrpc":"2.0","method":"notifications/initialized"})).await;
+        c.send(&json!({"jsonrpc":"2.0","method":"notifications/initialized"}))
+            .await;
         c
     }
 
@@ -105,9 +122,15 @@ async fn a_timeout_fires_at_its_deadline_and_names_upstream_and_limit() {
     let r = c.recv().await;
     let waited = start.elapsed();
     assert_eq!(r["error"]["code"], -32004, "{r}");
-    assert_eq!(r["error"]["message"], "Request to server 'm' timed out after 30 seconds");
+    assert_eq!(
+        r["error"]["message"],
+        "Request to server 'm' timed out after 30 seconds"
+    );
     // Virtual time: the sweeper tick (at most 100 ms) bounds how late it may fire.
-    assert!(waited >= Duration::from_secs(30) && waited <= Duration::from_millis(30_200), "{waited:?}");
+    assert!(
+        waited >= Duration::from_secs(30) && waited <= Duration::from_millis(30_200),
+        "{waited:?}"
+    );
     // The upstream keeps serving and was never restarted.
     c.send(&call(2, "echo", json!({"message":"ok"}))).await;
     assert_eq!(c.recv().await["result"]["content"][0]["text"], "ok");
@@ -119,11 +142,19 @@ async fn a_timeout_fires_at_its_deadline_and_names_upstream_and_limit() {
 
 #[tokio::test(start_paused = true)]
 async fn per_upstream_timeout_overrides_the_proxy_default() {
-    let mut c = Client::start_with("      request_timeout: 2\n", "  timeouts:\n    request_timeout: 60\n", &[]).await;
+    let mut c = Client::start_with(
+        "      request_timeout: 2\n",
+        "  timeouts:\n    request_timeout: 60\n",
+        &[],
+    )
+    .await;
     let start = Instant::now();
     c.send(&call(1, "never", json!({}))).await;
     let r = c.recv().await;
-    assert_eq!(r["error"]["message"], "Request to server 'm' timed out after 2 seconds");
+    assert_eq!(
+        r["error"]["message"],
+        "Request to server 'm' timed out after 2 seconds"
+    );
     assert!(start.elapsed() < Duration::from_secs(3));
     c.finish().await;
 }
@@ -135,9 +166,17 @@ async fn progress_keeps_a_long_call_alive_past_its_timeout() {
     req["params"]["_meta"] = json!({"progressToken": "p"});
     c.send(&req).await;
     let r = c.recv().await;
-    assert!(r.get("result").is_some(), "progress every 0.7 s must keep a 1 s timeout from firing: {r}");
+    assert!(
+        r.get("result").is_some(),
+        "progress every 0.7 s must keep a 1 s timeout from firing: {r}"
+    );
     // Without a progress token the same call times out.
-    c.send(&call(2, "progress", json!({"steps": 6, "interval_ms": 700}))).await;
+    c.send(&call(
+        2,
+        "progress",
+        json!({"steps": 6, "interval_ms": 700}),
+    ))
+    .await;
     let r = c.recv().await;
     assert_eq!(r["error"]["code"], -32004, "{r}");
     c.finish().await;
@@ -146,7 +185,11 @@ async fn progress_keeps_a_long_call_alive_past_its_timeout() {
 #[tokio::test(start_paused = true)]
 async fn a_hundred_thousand_pending_requests_all_time_out_once() {
     const N: u64 = 100_000;
-    let mut c = Client::start("  max_in_flight: 100000\n  timeouts:\n    request_timeout: 10\n", &[]).await;
+    let mut c = Client::start(
+        "  max_in_flight: 100000\n  timeouts:\n    request_timeout: 10\n",
+        &[],
+    )
+    .await;
     let writer = {
         let mut lines = Vec::with_capacity(N as usize * 100);
         for i in 1..=N {
