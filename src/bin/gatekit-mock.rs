@@ -2,6 +2,7 @@
 //! Exit codes: 0 after stdin EOF (or the eof_no_newline fault), the crash fault's code, 1 on
 //! setup errors, 2 on bad flags (clap).
 
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -44,7 +45,11 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(stdio::run(behaviour.clone()));
-    eprintln!(
+    // `writeln!` with errors ignored: if stderr shares the (now non-blocking) stdout pipe, a full
+    // pipe must not become a panic at exit.
+    let mut err = std::io::stderr();
+    let _ = writeln!(
+        err,
         "gatekit-mock stats: {}",
         behaviour.stats.snapshot().to_json()
     );
@@ -52,7 +57,7 @@ fn main() -> ExitCode {
         Ok(SessionEnd::Crash { code }) => code,
         Ok(_) => 0,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let _ = writeln!(err, "error: {e:#}");
             1
         }
     };

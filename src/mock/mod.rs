@@ -2,9 +2,10 @@
 //! gateway's integration tests, the criterion benches (in-process over `tokio::io::duplex`) and
 //! the load generator (over one stdio pipe).
 //!
-//! How a line travels: [`lines`] cuts it from a `BytesMut` with `memchr`; [`session`] parses it
-//! into borrowed [`wire`] structs (ids, params and arguments stay `&RawValue`, no DOM) and
-//! dispatches to [`methods`] or [`tools`]; the answer is appended to the turn's output at once, or
+//! How a line travels: [`lines`] cuts it from a `BytesMut` with `memchr`; [`dispatch`] parses it
+//! into borrowed [`wire`] structs (ids, params and arguments stay `&RawValue`, no DOM) and routes
+//! it to [`methods`] or [`tools`] (answers built by [`answers`]) inside the [`session`] loop; the
+//! answer is appended to the turn's output at once, or
 //! parked on the session's [`timers`] heap (service time, serial queue, lateness), or produced by
 //! a [`tasks`] task (progress, sampling, elicitation, roots); at the end of each turn the output
 //! goes to the [`writer`], which drains its queue and writes it with one flush.
@@ -15,9 +16,11 @@
 //!
 //! Public API: [`serve`] / [`serve_session`] and [`Behaviour`] (built from [`MockArgs`]).
 
+pub mod answers;
 pub mod args;
 pub mod behaviour;
 pub mod catalog;
+pub mod dispatch;
 pub mod faults;
 pub mod lines;
 pub mod methods;

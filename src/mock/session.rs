@@ -29,12 +29,12 @@ use super::stall::StallGate;
 use super::stats::Stats;
 use super::tasks::{self, ClientReply, Event, TaskCtx, TaskKind, TASK_EVENTS};
 use super::timers::DelayHeap;
-use super::wire::{self, Incoming};
+use super::wire;
 use super::writer::Out;
 
 /// Cancelled ids remembered for answer suppression. Ids of requests that already finished are
 /// never looked up again, so when the set fills it is simply cleared.
-const MAX_TRACKED_CANCELS: usize = 65_536;
+pub(crate) const MAX_TRACKED_CANCELS: usize = 65_536;
 
 /// How a session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,9 +102,9 @@ pub(crate) struct Session {
     pub(crate) caps: ClientCaps,
     /// tools/call requests seen by this session.
     pub(crate) calls: u64,
-    next_client_id: u64,
-    client_pending: HashMap<u64, oneshot::Sender<ClientReply>>,
-    cancelled: HashSet<Bytes>,
+    pub(crate) next_client_id: u64,
+    pub(crate) client_pending: HashMap<u64, oneshot::Sender<ClientReply>>,
+    pub(crate) cancelled: HashSet<Bytes>,
     events_tx: mpsc::Sender<Event>,
     events_rx: mpsc::Receiver<Event>,
     tracker: TaskTracker,
@@ -112,7 +112,7 @@ pub(crate) struct Session {
     pub(crate) stall: Arc<StallGate>,
     /// Set by a fault that ends the session.
     pub(crate) end: Option<SessionEnd>,
-    input_open: bool,
+    pub(crate) input_open: bool,
     ticks: u64,
 }
 
@@ -328,135 +328,6 @@ impl Session {
                 self.client_pending.insert(id, reply);
                 Stats::bump(&self.b.stats.client_requests);
                 wire::request(&mut self.out, id, method, params.as_bytes());
-            }
-        }
-    }
-
-    fn handle_line(&mut self, line: &[u8]) {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return;
-        }
-        if line.trim_ascii_start().first() == Some(&b'[') {
-            return self.handle_batch(line);
-        }
-        match serde_json::from_slice::<Incoming<'_>>(line) {
-            Ok(m) => self.handle_message(m),
-            Err(e) => {
-                Stats::bump(&self.b.stats.parse_errors);
-                tracing::debug!(error = %e, "unparsable line");
-                wire::error(&mut self.out, b"null", wire::PARSE_ERROR, "Parse error");
-            }
-        }
-    }
-
-    /// JSON-RPC batches (2025-03-26): each element is handled as if it came on its own line and
-    /// answered on its own line (the gateway splits batches; this keeps the mock simple).
-    fn handle_batch(&mut self, line: &[u8]) {
-        match serde_json::from_slice::<Vec<&RawValue>>(line) {
-            Ok(items) if !items.is_empty() => {
-                for item in items {
-                    match serde_json::from_str::<Incoming<'_>>(item.get()) {
-                        Ok(m) => self.handle_message(m),
-                        Err(_) => wire::error(
-                            &mut self.out,
-                            b"null",
-                            wire::INVALID_REQUEST,
-                            "Invalid Request",
-                        ),
-                    }
-                }
-            }
-            Ok(_) => wire::error(&mut self.out, b"null", wire::INVALID_REQUEST, "empty batch"),
-            Err(_) => {
-                Stats::bump(&self.b.stats.parse_errors);
-                wire::error(&mut self.out, b"null", wire::PARSE_ERROR, "Parse error");
-            }
-        }
-    }
-
-    fn handle_message(&mut self, m: Incoming<'_>) {
-        match (m.method, m.id) {
-            (Some(method), Some(id)) => {
-                Stats::bump(&self.b.stats.requests);
-                if self.is_dropped_id(id) {
-                    Stats::bump(&self.b.stats.dropped);
-                    return;
-                }
-                self.handle_request(&method, id, m.params);
-            }
-            (Some(method), None) => {
-                Stats::bump(&self.b.stats.notifications);
-                self.handle_notification(&method, m.params);
-            }
-            (None, Some(id)) if m.result.is_some() || m.error.is_some() => {
-                self.handle_client_reply(id, m.result, m.error);
-            }
-            (None, id) => {
-                let id = id.map_or("null", RawValue::get);
-                wire::error(
-                    &mut self.out,
-                    id.as_bytes(),
-                    wire::INVALID_REQUEST,
-                    "Invalid Request",
-                );
-            }
-        }
-    }
-
-    fn is_dropped_id(&self, id: &RawValue) -> bool {
-        let ids = &self.b.args.drop_ids;
-        !ids.is_empty()
-            && ids
-                .iter()
-                .any(|d| d == id.get() || wire::as_str(id).is_some_and(|s| s == d.as_str()))
-    }
-
-    fn handle_notification(&mut self, method: &str, params: Option<&RawValue>) {
-        match method {
-            "notifications/initialized" => {}
-            "notifications/cancelled" => {
-                Stats::bump(&self.b.stats.cancels);
-                #[derive(serde::Deserialize, Default)]
-                struct Cancelled<'a> {
-                    #[serde(borrow, rename = "requestId")]
-                    request_id: Option<&'a RawValue>,
-                }
-                if let Ok(Cancelled {
-                    request_id: Some(id),
-                }) = wire::params::<Cancelled<'_>>(params)
-                {
-                    if self.cancelled.len() >= MAX_TRACKED_CANCELS {
-                        self.cancelled.clear();
-                    }
-                    self.cancelled
-                        .insert(Bytes::copy_from_slice(id.get().as_bytes()));
-                }
-            }
-            other => tracing::trace!(method = other, "notification ignored"),
-        }
-    }
-
-    fn handle_client_reply(
-        &mut self,
-        id: &RawValue,
-        result: Option<&RawValue>,
-        error: Option<&RawValue>,
-    ) {
-        Stats::bump(&self.b.stats.client_responses);
-        let waiter = serde_json::from_str::<u64>(id.get())
-            .ok()
-            .and_then(|n| self.client_pending.remove(&n));
-        match waiter {
-            Some(tx) => {
-                // The task may have timed out meanwhile; then nobody wants the reply.
-                let _ = tx.send(ClientReply {
-                    result: result.map(RawValue::to_owned),
-                    error: error.map(RawValue::to_owned),
-                });
-            }
-            None => {
-                Stats::bump(&self.b.stats.unknown_response_ids);
-                tracing::debug!(id = id.get(), "response to an unknown id");
             }
         }
     }
