@@ -36,7 +36,8 @@ async fn a_timeout_answers_cancels_upstream_and_keeps_it_running() {
     let record = tempfile::NamedTempFile::new().unwrap();
     let rec = record.path().to_str().unwrap().to_owned();
     let yaml = config(
-        &[mock_upstream("m", &["--record", &rec])],
+        // --ignore-cancel: the mock answers cancelled calls anyway, so the late answer shows.
+        &[mock_upstream("m", &["--record", &rec, "--ignore-cancel"])],
         "  timeouts:\n    request_timeout: 0.3\n",
     );
     let mut gw = Peer::gateway(&yaml);

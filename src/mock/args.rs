@@ -157,6 +157,10 @@ pub struct MockArgs {
     #[arg(long)]
     pub ignore_client_caps: bool,
 
+    /// Ignore notifications/cancelled and answer cancelled calls anyway (a late-answering peer).
+    #[arg(long)]
+    pub ignore_cancel: bool,
+
     /// How long to wait for in-flight calls after stdin EOF before exiting.
     #[arg(long, value_parser = parse_duration, default_value = "5s")]
     pub drain_timeout: Duration,

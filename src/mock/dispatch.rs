@@ -109,7 +109,9 @@ impl Session {
                     #[serde(borrow, rename = "requestId")]
                     request_id: Option<&'a RawValue>,
                 }
-                if let Ok(Cancelled {
+                if self.b.args.ignore_cancel {
+                    // Keep working and answer anyway: a peer whose answers arrive late.
+                } else if let Ok(Cancelled {
                     request_id: Some(id),
                 }) = wire::params::<Cancelled<'_>>(params)
                 {
