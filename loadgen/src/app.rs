@@ -62,7 +62,11 @@ impl AppError {
 }
 
 /// Runs `cmd`; returns the exit code (0 or [`EXIT_CHECK_FAILED`]).
-pub async fn execute(cmd: Command, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, AppError> {
+pub async fn execute(
+    cmd: Command,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, AppError> {
     let (command, scenarios, output, _config) = match cmd {
         Command::TestServer(a) => {
             crate::server::serve(a).await.map_err(AppError::Server)?;
@@ -83,7 +87,10 @@ pub async fn execute(cmd: Command, out: &mut dyn Write, err: &mut dyn Write) -> 
             let mut names: Vec<&str> = t.iter().map(|t| t.name.as_str()).collect();
             names.sort_unstable();
             if names.windows(2).any(|w| w[0] == w[1]) {
-                return Err(UsageError("compare: target names must be unique (use NAME=SPEC)".into()).into());
+                return Err(UsageError(
+                    "compare: target names must be unique (use NAME=SPEC)".into(),
+                )
+                .into());
             }
             if a.rounds == 0 {
                 return Err(UsageError("--rounds must be at least 1".into()).into());
@@ -92,7 +99,10 @@ pub async fn execute(cmd: Command, out: &mut dyn Write, err: &mut dyn Write) -> 
             ("compare", vec![s], a.out, None)
         }
         Command::Bench(a) => {
-            let exe = std::env::current_exe().map_err(|source| AppError::Io { what: "own path".into(), source })?;
+            let exe = std::env::current_exe().map_err(|source| AppError::Io {
+                what: "own path".into(),
+                source,
+            })?;
             let dir = exe.parent().unwrap_or(Path::new("."));
             let opts = BenchOptions {
                 quick: a.quick,
@@ -106,9 +116,16 @@ pub async fn execute(cmd: Command, out: &mut dyn Write, err: &mut dyn Write) -> 
             ("bench", s, a.out, Some(cfg))
         }
     };
-    let checks = output.checks.iter().map(|c| Check::parse(c)).collect::<Result<Vec<_>, _>>()?;
+    let checks = output
+        .checks
+        .iter()
+        .map(|c| Check::parse(c))
+        .collect::<Result<Vec<_>, _>>()?;
     if checks.iter().any(Check::is_ratio) && scenarios.iter().any(|s| s.targets.len() < 2) {
-        return Err(UsageError("ratio.* and added.* checks need compare with at least two targets".into()).into());
+        return Err(UsageError(
+            "ratio.* and added.* checks need compare with at least two targets".into(),
+        )
+        .into());
     }
     for s in &scenarios {
         for t in &s.targets {
@@ -116,15 +133,23 @@ pub async fn execute(cmd: Command, out: &mut dyn Write, err: &mut dyn Write) -> 
         }
     }
 
-    let started_unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let started_unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
     let mut reports = Vec::new();
     for s in &scenarios {
         let mut progress = |p: Progress<'_>| {
             let _ = match p {
-                Progress::Starting { scenario, round, target } => {
+                Progress::Starting {
+                    scenario,
+                    round,
+                    target,
+                } => {
                     write!(err, "[{scenario}] round {round}: {target} ... ")
                 }
-                Progress::Finished { throughput, errors, .. } => {
+                Progress::Finished {
+                    throughput, errors, ..
+                } => {
                     writeln!(err, "{throughput:.0} req/s, {errors} errors")
                 }
             };
@@ -146,10 +171,20 @@ pub async fn execute(cmd: Command, out: &mut dyn Write, err: &mut dyn Write) -> 
     Ok(if report.passed { 0 } else { EXIT_CHECK_FAILED })
 }
 
-fn scenario(name: &str, load: &LoadArgs, targets: &mut [NamedTarget], rounds: u32) -> Result<Scenario, AppError> {
+fn scenario(
+    name: &str,
+    load: &LoadArgs,
+    targets: &mut [NamedTarget],
+    rounds: u32,
+) -> Result<Scenario, AppError> {
     let cfg = load.to_config()?;
     load.apply_to_targets(targets)?;
-    Ok(Scenario { name: name.to_string(), targets: targets.to_vec(), cfg, rounds })
+    Ok(Scenario {
+        name: name.to_string(),
+        targets: targets.to_vec(),
+        cfg,
+        rounds,
+    })
 }
 
 fn emit(report: &Report, output: &OutputArgs, out: &mut dyn Write) -> Result<(), AppError> {
@@ -157,7 +192,10 @@ fn emit(report: &Report, output: &OutputArgs, out: &mut dyn Write) -> Result<(),
         let what = what.to_string();
         move |source| AppError::Io { what, source }
     };
-    let json = serde_json::to_string_pretty(report).map_err(|e| AppError::Io { what: "report".into(), source: e.into() })?;
+    let json = serde_json::to_string_pretty(report).map_err(|e| AppError::Io {
+        what: "report".into(),
+        source: e.into(),
+    })?;
     let json_to_stdout = output.json.as_deref() == Some(Path::new("-"));
     if json_to_stdout {
         writeln!(out, "{json}").map_err(io("stdout"))?;

@@ -85,55 +85,109 @@ pub fn gateway_yaml(mock: &Path) -> String {
 }
 
 /// Builds the three phases; the returned config must outlive the runs.
-pub fn scenarios(opts: &BenchOptions, exe_dir: &Path) -> Result<(Vec<Scenario>, TempConfig), BenchError> {
+pub fn scenarios(
+    opts: &BenchOptions,
+    exe_dir: &Path,
+) -> Result<(Vec<Scenario>, TempConfig), BenchError> {
     let find = |over: &Option<PathBuf>, name: &'static str| -> Result<PathBuf, BenchError> {
         let path = over.clone().unwrap_or_else(|| exe_dir.join(name));
-        let path = std::fs::canonicalize(&path).map_err(|_| BenchError::Missing { what: name, path: path.clone() })?;
+        let path = std::fs::canonicalize(&path).map_err(|_| BenchError::Missing {
+            what: name,
+            path: path.clone(),
+        })?;
         Ok(path)
     };
     let mock = find(&opts.mock, "gatekit-mock")?;
     let gateway = find(&opts.gateway, "gatekit-gateway")?;
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let path = std::env::temp_dir().join(format!("gatekit-loadgen-{}-{nanos}.yaml", std::process::id()));
-    std::fs::write(&path, gateway_yaml(&mock)).map_err(|source| BenchError::Config { path: path.clone(), source })?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let path = std::env::temp_dir().join(format!(
+        "gatekit-loadgen-{}-{nanos}.yaml",
+        std::process::id()
+    ));
+    std::fs::write(&path, gateway_yaml(&mock)).map_err(|source| BenchError::Config {
+        path: path.clone(),
+        source,
+    })?;
     let config = TempConfig { path };
 
     let stdio = |name: &str, program: &Path, args: Vec<String>| {
-        let spec_text = std::iter::once(format!("stdio:{}", program.display())).chain(args.iter().cloned()).collect::<Vec<_>>().join(" ");
+        let spec_text = std::iter::once(format!("stdio:{}", program.display()))
+            .chain(args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ");
         NamedTarget {
             name: name.to_string(),
             spec_text,
-            spec: TargetSpec::Stdio { program: program.display().to_string(), args },
+            spec: TargetSpec::Stdio {
+                program: program.display().to_string(),
+                args,
+            },
             tool_prefix: None,
             metrics_url: None,
         }
     };
-    let mut gw = stdio("gateway", &gateway, vec!["--config".into(), config.path.display().to_string()]);
+    let mut gw = stdio(
+        "gateway",
+        &gateway,
+        vec!["--config".into(), config.path.display().to_string()],
+    );
     // Only the gateway exposes metrics; the direct mock's runs are not sampled.
     gw.metrics_url = opts.gateway_metrics.clone();
     let targets = vec![stdio("direct", &mock, Vec::new()), gw];
-    let (phase, warmup, rounds) =
-        if opts.quick { (QUICK_PHASE, QUICK_WARMUP, 1) } else { (PHASE, WARMUP, ROUNDS) };
+    let (phase, warmup, rounds) = if opts.quick {
+        (QUICK_PHASE, QUICK_WARMUP, 1)
+    } else {
+        (PHASE, WARMUP, ROUNDS)
+    };
     let phase = opts.duration.unwrap_or(phase);
     let rounds = opts.rounds.unwrap_or(rounds);
     let cfg = |model| RunConfig {
         model,
-        plan: Plan { warmup_ns: warmup.as_nanos() as u64, measure_ns: Some(phase.as_nanos() as u64), measured_requests: None },
+        plan: Plan {
+            warmup_ns: warmup.as_nanos() as u64,
+            measure_ns: Some(phase.as_nanos() as u64),
+            measured_requests: None,
+        },
         // A constant, known-valid mix.
-        mix: Mix::parse("tools/call:echo=100").unwrap_or_else(|_| unreachable!("constant mix parses")),
+        mix: Mix::parse("tools/call:echo=100")
+            .unwrap_or_else(|_| unreachable!("constant mix parses")),
         payload: PayloadSize::Fixed(300),
         max_in_flight: DEFAULT_OPEN_MAX_IN_FLIGHT,
         seed: 1,
         timeout: Duration::from_secs(10),
     };
     let phases = [
-        (format!("latency-floor-{LOW_RATE}rps"), LoadModel::Open { rate: LOW_RATE, poisson: false }),
-        (format!("open-{HIGH_RATE}rps"), LoadModel::Open { rate: HIGH_RATE, poisson: false }),
-        (format!("closed-c{SATURATION_CONCURRENCY}"), LoadModel::Closed { concurrency: SATURATION_CONCURRENCY }),
+        (
+            format!("latency-floor-{LOW_RATE}rps"),
+            LoadModel::Open {
+                rate: LOW_RATE,
+                poisson: false,
+            },
+        ),
+        (
+            format!("open-{HIGH_RATE}rps"),
+            LoadModel::Open {
+                rate: HIGH_RATE,
+                poisson: false,
+            },
+        ),
+        (
+            format!("closed-c{SATURATION_CONCURRENCY}"),
+            LoadModel::Closed {
+                concurrency: SATURATION_CONCURRENCY,
+            },
+        ),
     ];
     let scenarios = phases
         .into_iter()
-        .map(|(name, model)| Scenario { name, targets: targets.clone(), cfg: cfg(model), rounds })
+        .map(|(name, model)| Scenario {
+            name,
+            targets: targets.clone(),
+            cfg: cfg(model),
+            rounds,
+        })
         .collect();
     Ok((scenarios, config))
 }
@@ -145,14 +199,19 @@ mod tests {
     #[test]
     fn yaml_quotes_the_mock_path() {
         let y = gateway_yaml(Path::new("/opt/my tools/gatekit-mock"));
-        assert!(y.contains(r#"command: ["/opt/my tools/gatekit-mock"]"#), "{y}");
+        assert!(
+            y.contains(r#"command: ["/opt/my tools/gatekit-mock"]"#),
+            "{y}"
+        );
         assert!(y.starts_with("proxy:\n  transport: stdio\n  upstreams:\n    - name: mock\n"));
     }
 
     #[test]
     fn missing_binaries_are_reported() {
         let dir = std::env::temp_dir().join("gatekit-loadgen-no-such-dir");
-        let err = scenarios(&BenchOptions::default(), &dir).unwrap_err().to_string();
+        let err = scenarios(&BenchOptions::default(), &dir)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("gatekit-mock not found"), "{err}");
     }
 }

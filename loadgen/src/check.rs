@@ -53,9 +53,14 @@ const QUANTILES: &[&str] = &["p50", "p90", "p99", "p99.9", "p999", "max", "mean"
 impl Check {
     /// Parses `p99<=50ms`, `ratio.throughput>=0.6`, `errors=0`, ...
     pub fn parse(expr: &str) -> Result<Self, CheckError> {
-        let err = |why| CheckError { expr: expr.to_string(), why };
+        let err = |why| CheckError {
+            expr: expr.to_string(),
+            why,
+        };
         let s: String = expr.chars().filter(|c| !c.is_whitespace()).collect();
-        let at = s.find(['<', '>', '=']).ok_or_else(|| err("no operator (use <=, >=, <, >, =)"))?;
+        let at = s
+            .find(['<', '>', '='])
+            .ok_or_else(|| err("no operator (use <=, >=, <, >, =)"))?;
         let (name, rest) = s.split_at(at);
         let (op, value) = if let Some(v) = rest.strip_prefix("<=") {
             (Op::Le, v)
@@ -75,11 +80,17 @@ impl Check {
         let metric = parse_metric(name).ok_or_else(|| err("unknown metric"))?;
         let value = match metric {
             Metric::Latency { .. } | Metric::Backlog(_) | Metric::LoopLag | Metric::Added(_) => {
-                parse_duration_us(value).ok_or_else(|| err("a latency needs a unit: ns, us, ms or s"))?
+                parse_duration_us(value)
+                    .ok_or_else(|| err("a latency needs a unit: ns, us, ms or s"))?
             }
             _ => value.parse::<f64>().map_err(|_| err("bad number"))?,
         };
-        Ok(Self { expr: expr.trim().to_string(), metric, op, value })
+        Ok(Self {
+            expr: expr.trim().to_string(),
+            metric,
+            op,
+            value,
+        })
     }
 
     /// Whether this check compares targets (needs at least two).
@@ -119,8 +130,16 @@ impl Check {
                 }?;
                 p.get(q)
             }
-            Metric::Backlog(max) => s.backlog.as_ref().map(|b| if *max { b.max_lag_us } else { b.mean_lag_us }),
-            Metric::LoopLag => s.gateway_metrics.as_ref()?.loop_lag_p99_max_s.map(|v| v * 1e6),
+            Metric::Backlog(max) => {
+                s.backlog
+                    .as_ref()
+                    .map(|b| if *max { b.max_lag_us } else { b.mean_lag_us })
+            }
+            Metric::LoopLag => s
+                .gateway_metrics
+                .as_ref()?
+                .loop_lag_p99_max_s
+                .map(|v| v * 1e6),
             Metric::Ratio(_) | Metric::Added(_) => None,
         }
     }
@@ -166,14 +185,25 @@ fn parse_metric(name: &str) -> Option<Metric> {
         (name, None)
     };
     if QUANTILES.contains(&q) {
-        return Some(Metric::Latency { q: q.to_string(), basis });
+        return Some(Metric::Latency {
+            q: q.to_string(),
+            basis,
+        });
     }
-    crate::stats::ErrorCounts::default().get(name).map(|_| Metric::Errors(name.to_string()))
+    crate::stats::ErrorCounts::default()
+        .get(name)
+        .map(|_| Metric::Errors(name.to_string()))
 }
 
 /// Parses `250us`, `1.5ms`, `2s`, `800ns`, `20µs` into microseconds.
 pub fn parse_duration_us(s: &str) -> Option<f64> {
-    let units: [(&str, f64); 5] = [("ns", 1e-3), ("us", 1.0), ("µs", 1.0), ("ms", 1e3), ("s", 1e6)];
+    let units: [(&str, f64); 5] = [
+        ("ns", 1e-3),
+        ("us", 1.0),
+        ("µs", 1.0),
+        ("ms", 1e3),
+        ("s", 1e6),
+    ];
     for (u, mult) in units {
         if let Some(n) = s.strip_suffix(u) {
             let v: f64 = n.parse().ok()?;
@@ -219,7 +249,13 @@ mod tests {
     #[test]
     fn parses_the_documented_forms() {
         let c = Check::parse("p99<=50ms").unwrap();
-        assert_eq!(c.metric, Metric::Latency { q: "p99".into(), basis: None });
+        assert_eq!(
+            c.metric,
+            Metric::Latency {
+                q: "p99".into(),
+                basis: None
+            }
+        );
         assert_eq!((c.op, c.value), (Op::Le, 50_000.0));
         let c = Check::parse("ratio.throughput >= 0.6").unwrap();
         assert!(c.is_ratio());
@@ -227,9 +263,18 @@ mod tests {
         let c = Check::parse("errors=0").unwrap();
         assert_eq!(c.metric, Metric::Errors("errors".into()));
         let c = Check::parse("p99.9.uncorrected<250us").unwrap();
-        assert_eq!(c.metric, Metric::Latency { q: "p99.9".into(), basis: Some(false) });
+        assert_eq!(
+            c.metric,
+            Metric::Latency {
+                q: "p99.9".into(),
+                basis: Some(false)
+            }
+        );
         assert_eq!((c.op, c.value), (Op::Lt, 250.0));
-        assert_eq!(Check::parse("timeouts==0").unwrap().metric, Metric::Errors("timeouts".into()));
+        assert_eq!(
+            Check::parse("timeouts==0").unwrap().metric,
+            Metric::Errors("timeouts".into())
+        );
         assert_eq!(Check::parse("added.p99<=1ms").unwrap().value, 1_000.0);
         assert!(Check::parse("p99<=50").is_err(), "latency without a unit");
         assert!(Check::parse("bogus<=1").is_err());

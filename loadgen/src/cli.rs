@@ -180,13 +180,20 @@ impl LoadArgs {
     pub fn to_config(&self) -> Result<RunConfig, UsageError> {
         let u = |s: String| UsageError(s);
         let model = match (self.rate, self.concurrency) {
-            (Some(r), _) if !(r.is_finite() && r > 0.0) => return Err(u("--rate must be positive".into())),
-            (Some(rate), _) => LoadModel::Open { rate, poisson: self.poisson },
+            (Some(r), _) if !(r.is_finite() && r > 0.0) => {
+                return Err(u("--rate must be positive".into()))
+            }
+            (Some(rate), _) => LoadModel::Open {
+                rate,
+                poisson: self.poisson,
+            },
             (None, Some(0)) => return Err(u("--concurrency must be at least 1".into())),
             (None, Some(c)) if c as usize > MAX_IN_FLIGHT => {
                 return Err(u(format!("--concurrency is limited to {MAX_IN_FLIGHT}")))
             }
-            (None, c) => LoadModel::Closed { concurrency: c.unwrap_or(DEFAULT_CONCURRENCY) },
+            (None, c) => LoadModel::Closed {
+                concurrency: c.unwrap_or(DEFAULT_CONCURRENCY),
+            },
         };
         let max_in_flight = self.max_in_flight.unwrap_or(DEFAULT_OPEN_MAX_IN_FLIGHT);
         if max_in_flight == 0 || max_in_flight > MAX_IN_FLIGHT {
@@ -222,29 +229,32 @@ impl LoadArgs {
         if let Some(m) = &self.gateway_metrics {
             match m.split_once('=').filter(|(n, _)| !n.contains(':')) {
                 Some((name, url)) => {
-                    let t = targets
-                        .iter_mut()
-                        .find(|t| t.name == name)
-                        .ok_or_else(|| UsageError(format!("--gateway-metrics {m}: no target named `{name}`")))?;
+                    let t = targets.iter_mut().find(|t| t.name == name).ok_or_else(|| {
+                        UsageError(format!("--gateway-metrics {m}: no target named `{name}`"))
+                    })?;
                     t.metrics_url = Some(url.to_string());
                 }
                 None => {
                     // The baseline is the direct server; the gateway(s) come after it.
                     let skip = usize::from(targets.len() > 1);
-                    targets.iter_mut().skip(skip).for_each(|t| t.metrics_url = Some(m.clone()));
+                    targets
+                        .iter_mut()
+                        .skip(skip)
+                        .for_each(|t| t.metrics_url = Some(m.clone()));
                 }
             }
         }
         for p in &self.tool_prefix {
             match p.split_once('=') {
                 Some((name, prefix)) => {
-                    let t = targets
-                        .iter_mut()
-                        .find(|t| t.name == name)
-                        .ok_or_else(|| UsageError(format!("--tool-prefix {p}: no target named `{name}`")))?;
+                    let t = targets.iter_mut().find(|t| t.name == name).ok_or_else(|| {
+                        UsageError(format!("--tool-prefix {p}: no target named `{name}`"))
+                    })?;
                     t.tool_prefix = Some(prefix.to_string());
                 }
-                None => targets.iter_mut().for_each(|t| t.tool_prefix = Some(p.clone())),
+                None => targets
+                    .iter_mut()
+                    .for_each(|t| t.tool_prefix = Some(p.clone())),
             }
         }
         Ok(())
@@ -254,9 +264,23 @@ impl LoadArgs {
 /// Parses `10s`, `500ms`, `250us`, `2m`, `1h`, or bare seconds (`1.5`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let units: [(&str, f64); 7] = [("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3), ("s", 1.0), ("m", 60.0), ("h", 3600.0)];
-    let (num, mult) = units.iter().find_map(|(u, m)| s.strip_suffix(u).map(|n| (n, *m))).unwrap_or((s, 1.0));
-    let v: f64 = num.trim().parse().map_err(|_| format!("bad duration `{s}` (e.g. 10s, 500ms, 250us)"))?;
+    let units: [(&str, f64); 7] = [
+        ("ns", 1e-9),
+        ("us", 1e-6),
+        ("µs", 1e-6),
+        ("ms", 1e-3),
+        ("s", 1.0),
+        ("m", 60.0),
+        ("h", 3600.0),
+    ];
+    let (num, mult) = units
+        .iter()
+        .find_map(|(u, m)| s.strip_suffix(u).map(|n| (n, *m)))
+        .unwrap_or((s, 1.0));
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad duration `{s}` (e.g. 10s, 500ms, 250us)"))?;
     if !(v.is_finite() && v >= 0.0) {
         return Err(format!("bad duration `{s}`"));
     }
@@ -280,17 +304,54 @@ mod tests {
 
     #[test]
     fn load_flags_become_a_config() {
-        let cli = Cli::parse_from(["x", "run", "--target", "stdio:m", "--rate", "100", "--poisson", "-n", "50", "--warmup", "1s"]);
-        let Command::Run(r) = cli.command else { panic!("run") };
+        let cli = Cli::parse_from([
+            "x",
+            "run",
+            "--target",
+            "stdio:m",
+            "--rate",
+            "100",
+            "--poisson",
+            "-n",
+            "50",
+            "--warmup",
+            "1s",
+        ]);
+        let Command::Run(r) = cli.command else {
+            panic!("run")
+        };
         let c = r.load.to_config().unwrap();
-        assert_eq!(c.model, LoadModel::Open { rate: 100.0, poisson: true });
-        assert_eq!(c.plan, Plan { warmup_ns: 1_000_000_000, measure_ns: None, measured_requests: Some(50) });
+        assert_eq!(
+            c.model,
+            LoadModel::Open {
+                rate: 100.0,
+                poisson: true
+            }
+        );
+        assert_eq!(
+            c.plan,
+            Plan {
+                warmup_ns: 1_000_000_000,
+                measure_ns: None,
+                measured_requests: Some(50)
+            }
+        );
         let cli = Cli::parse_from(["x", "run", "--target", "stdio:m"]);
-        let Command::Run(r) = cli.command else { panic!("run") };
+        let Command::Run(r) = cli.command else {
+            panic!("run")
+        };
         let c = r.load.to_config().unwrap();
-        assert_eq!(c.model, LoadModel::Closed { concurrency: DEFAULT_CONCURRENCY });
+        assert_eq!(
+            c.model,
+            LoadModel::Closed {
+                concurrency: DEFAULT_CONCURRENCY
+            }
+        );
         assert_eq!(c.plan.measure_ns, Some(DEFAULT_DURATION.as_nanos() as u64));
-        assert!(Cli::try_parse_from(["x", "run", "--target", "stdio:m", "--rate", "1", "-c", "2"]).is_err());
+        assert!(
+            Cli::try_parse_from(["x", "run", "--target", "stdio:m", "--rate", "1", "-c", "2"])
+                .is_err()
+        );
         assert!(Cli::try_parse_from(["x", "run", "--target", "stdio:m", "--poisson"]).is_err());
     }
 }

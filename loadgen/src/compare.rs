@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use crate::report::{
-    summarize, GatewayMetricsReport, LoadDescription, MixDescription, PayloadDescription, RatioReport, RoundReport,
-    RunRecord, ScenarioReport, ServerDescription, Spread, TargetReport,
+    summarize, GatewayMetricsReport, LoadDescription, MixDescription, PayloadDescription,
+    RatioReport, RoundReport, RunRecord, ScenarioReport, ServerDescription, Spread, TargetReport,
 };
 use crate::run::{run_target, RunConfig, RunError};
 use crate::schedule::LoadModel;
@@ -50,8 +50,19 @@ impl Scenario {
             max_in_flight: c.capacity() as u64,
             timeout_s: c.timeout.as_secs_f64(),
             seed: c.seed,
-            payload: PayloadDescription { min_bytes: c.payload.min(), max_bytes: c.payload.max() },
-            mix: c.mix.entries().iter().map(|e| MixDescription { call: e.call.label(), weight: e.weight }).collect(),
+            payload: PayloadDescription {
+                min_bytes: c.payload.min(),
+                max_bytes: c.payload.max(),
+            },
+            mix: c
+                .mix
+                .entries()
+                .iter()
+                .map(|e| MixDescription {
+                    call: e.call.label(),
+                    weight: e.weight,
+                })
+                .collect(),
             rounds: self.rounds,
         }
     }
@@ -81,7 +92,10 @@ pub enum Progress<'a> {
 }
 
 /// Runs every round of `s`.
-pub async fn run_scenario(s: &Scenario, progress: &mut dyn FnMut(Progress<'_>)) -> Result<ScenarioReport, RunError> {
+pub async fn run_scenario(
+    s: &Scenario,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<ScenarioReport, RunError> {
     let labels: Vec<String> = s.cfg.mix.entries().iter().map(|e| e.call.label()).collect();
     let open = s.cfg.model.is_open();
     let n = s.targets.len();
@@ -94,7 +108,11 @@ pub async fn run_scenario(s: &Scenario, progress: &mut dyn FnMut(Progress<'_>)) 
         for pos in 0..n {
             let ti = (pos + round as usize) % n;
             let t = &s.targets[ti];
-            progress(Progress::Starting { scenario: &s.name, round: round + 1, target: &t.name });
+            progress(Progress::Starting {
+                scenario: &s.name,
+                round: round + 1,
+                target: &t.name,
+            });
             let out = run_target(t, &s.cfg).await?;
             let mut summary = summarize(&out.stats, &labels, open);
             summary.gateway_metrics = out.metrics.as_ref().map(|m| GatewayMetricsReport {
@@ -107,14 +125,21 @@ pub async fn run_scenario(s: &Scenario, progress: &mut dyn FnMut(Progress<'_>)) 
                 points: m.points.clone(),
             });
             if let Some(g) = &summary.gateway_metrics {
-                let worse = worst_metrics[ti]
-                    .as_ref()
-                    .is_none_or(|w| g.loop_lag_p99_max_s.unwrap_or(0.0) > w.loop_lag_p99_max_s.unwrap_or(0.0));
+                let worse = worst_metrics[ti].as_ref().is_none_or(|w| {
+                    g.loop_lag_p99_max_s.unwrap_or(0.0) > w.loop_lag_p99_max_s.unwrap_or(0.0)
+                });
                 if worse {
-                    worst_metrics[ti] = Some(GatewayMetricsReport { points: Vec::new(), ..g.clone() });
+                    worst_metrics[ti] = Some(GatewayMetricsReport {
+                        points: Vec::new(),
+                        ..g.clone()
+                    });
                 }
             }
-            progress(Progress::Finished { target: &t.name, throughput: summary.throughput_rps, errors: summary.errors.total });
+            progress(Progress::Finished {
+                target: &t.name,
+                throughput: summary.throughput_rps,
+                errors: summary.errors.total,
+            });
             throughputs[ti].push(summary.throughput_rps);
             merged[ti].merge(&out.stats);
             runs.push(RunRecord {
@@ -138,7 +163,10 @@ pub async fn run_scenario(s: &Scenario, progress: &mut dyn FnMut(Progress<'_>)) 
                 summary,
             });
         }
-        rounds.push(RoundReport { round: round + 1, runs });
+        rounds.push(RoundReport {
+            round: round + 1,
+            runs,
+        });
     }
     let targets: Vec<TargetReport> = s
         .targets
@@ -156,12 +184,20 @@ pub async fn run_scenario(s: &Scenario, progress: &mut dyn FnMut(Progress<'_>)) 
         })
         .collect();
     let ratios = ratios(&targets, open);
-    Ok(ScenarioReport { name: s.name.clone(), load: s.describe(), targets, rounds, ratios })
+    Ok(ScenarioReport {
+        name: s.name.clone(),
+        load: s.describe(),
+        targets,
+        rounds,
+        ratios,
+    })
 }
 
 /// Each non-first target against the first.
 pub fn ratios(targets: &[TargetReport], open: bool) -> Vec<RatioReport> {
-    let Some((base, rest)) = targets.split_first() else { return Vec::new() };
+    let Some((base, rest)) = targets.split_first() else {
+        return Vec::new();
+    };
     let div = |a: f64, b: f64| (b > 0.0).then(|| a / b);
     let bl = base.summary.latency.headline().copied();
     rest.iter()

@@ -161,7 +161,12 @@ pub struct WriterStats {
 }
 
 /// Runs the writer until the runner asks it to close; then drops stdin (EOF for the target).
-pub async fn run_writer(mut stdin: ChildStdin, shared: Arc<Shared>, cfg: WriterConfig, clock: Clock) -> WriterStats {
+pub async fn run_writer(
+    mut stdin: ChildStdin,
+    shared: Arc<Shared>,
+    cfg: WriterConfig,
+    clock: Clock,
+) -> WriterStats {
     let mut stats = WriterStats {
         backlog: new_histogram(),
         capped_sends: 0,
@@ -217,10 +222,22 @@ pub async fn run_writer(mut stdin: ChildStdin, shared: Arc<Shared>, cfg: WriterC
                     }
                     let entry = cfg.mix.pick(&mut rng);
                     let tpl = &cfg.templates[entry];
-                    let payload = if tpl.carries_payload { cfg.payload.draw(&mut rng) } else { (0, 0) };
+                    let payload = if tpl.carries_payload {
+                        cfg.payload.draw(&mut rng)
+                    } else {
+                        (0, 0)
+                    };
                     let measured = cfg.plan.is_measured(scheduled);
-                    let sent = Sent { entry: entry as u16, measured, scheduled_ns: scheduled, written_ns: now, payload };
-                    let Some(id) = st.table.insert(sent) else { break };
+                    let sent = Sent {
+                        entry: entry as u16,
+                        measured,
+                        scheduled_ns: scheduled,
+                        written_ns: now,
+                        payload,
+                    };
+                    let Some(id) = st.table.insert(sent) else {
+                        break;
+                    };
                     tpl.write(&mut wbuf, id, cfg.payload.slice(payload.0, payload.1));
                     stats.sent += 1;
                     if measured {
@@ -406,7 +423,14 @@ struct Reader {
 
 impl Reader {
     /// Handles every complete line in `buf` and drops it; keeps a partial last line.
-    fn cut_lines(&mut self, buf: &mut BytesMut, scanned: &mut usize, discarding: &mut bool, now: u64, st: &mut State) {
+    fn cut_lines(
+        &mut self,
+        buf: &mut BytesMut,
+        scanned: &mut usize,
+        discarding: &mut bool,
+        now: u64,
+        st: &mut State,
+    ) {
         let mut start = 0;
         while let Some(i) = memchr::memchr(b'\n', &buf[*scanned..]) {
             let end = *scanned + i;
@@ -438,7 +462,10 @@ impl Reader {
         }
         let errors = &mut self.stats.errors;
         match Incoming::parse(line) {
-            Incoming::Response { id: ResponseId::Load(id), body } => match st.table.complete(id) {
+            Incoming::Response {
+                id: ResponseId::Load(id),
+                body,
+            } => match st.table.complete(id) {
                 Lookup::Completed(sent) => {
                     self.freed += 1;
                     self.completed(sent, body, now);
@@ -447,7 +474,10 @@ impl Reader {
                 Lookup::Duplicate => errors.duplicate += 1,
                 Lookup::Unknown => errors.unknown_id += 1,
             },
-            Incoming::Response { id: ResponseId::Foreign(_), .. } => errors.unknown_id += 1,
+            Incoming::Response {
+                id: ResponseId::Foreign(_),
+                ..
+            } => errors.unknown_id += 1,
             Incoming::Request { id, method } => {
                 if !st.peer_closed {
                     answer_server_request(&mut st.outbox, id, &method);
@@ -478,7 +508,9 @@ impl Reader {
         let errors = &mut self.stats.errors;
         let ok = match body {
             Body::Result(r) => {
-                let expected = tpl.verify_echo.then(|| self.cfg.payload.slice(sent.payload.0, sent.payload.1));
+                let expected = tpl
+                    .verify_echo
+                    .then(|| self.cfg.payload.slice(sent.payload.0, sent.payload.1));
                 match check_result(r, self.cfg.is_tool[e], expected) {
                     Verdict::Ok => true,
                     Verdict::ToolError => {
@@ -517,9 +549,11 @@ impl Reader {
             es.ok += 1;
         }
         // Every measured response has a latency, whatever its verdict; errors are counted apart.
-        es.uncorrected.saturating_record(now.saturating_sub(sent.written_ns).max(1));
+        es.uncorrected
+            .saturating_record(now.saturating_sub(sent.written_ns).max(1));
         if self.cfg.open_loop {
-            es.corrected.saturating_record(now.saturating_sub(sent.scheduled_ns).max(1));
+            es.corrected
+                .saturating_record(now.saturating_sub(sent.scheduled_ns).max(1));
         }
         self.last_measured_end_ns = self.last_measured_end_ns.max(now);
     }

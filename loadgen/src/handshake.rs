@@ -87,18 +87,36 @@ pub async fn handshake(mut p: Pipes<'_>) -> Result<ServerInfo, HandshakeError> {
     });
     let res = call(&mut p, &mut n, "initialize", Some(init)).await?;
     let mut info = ServerInfo {
-        name: res["serverInfo"]["name"].as_str().unwrap_or_default().to_string(),
-        version: res["serverInfo"]["version"].as_str().unwrap_or_default().to_string(),
-        protocol_version: res["protocolVersion"].as_str().unwrap_or_default().to_string(),
+        name: res["serverInfo"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        version: res["serverInfo"]["version"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        protocol_version: res["protocolVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
         tools: Vec::new(),
     };
-    write_line(p.stdin, "notifications/initialized", &json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await?;
+    write_line(
+        p.stdin,
+        "notifications/initialized",
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await?;
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_TOOL_PAGES {
         let params = cursor.as_ref().map(|c| json!({ "cursor": c }));
         let res = call(&mut p, &mut n, "tools/list", params).await?;
         if let Some(tools) = res["tools"].as_array() {
-            info.tools.extend(tools.iter().filter_map(|t| t["name"].as_str().map(str::to_string)));
+            info.tools.extend(
+                tools
+                    .iter()
+                    .filter_map(|t| t["name"].as_str().map(str::to_string)),
+            );
         }
         cursor = res["nextCursor"].as_str().map(str::to_string);
         if cursor.is_none() {
@@ -110,14 +128,27 @@ pub async fn handshake(mut p: Pipes<'_>) -> Result<ServerInfo, HandshakeError> {
 
 /// Resolves a mix tool name against the target's list: an explicit `prefix` is prepended; else
 /// the exact name, else the single listed tool ending in `__NAME` (a gateway's namespace).
-pub fn resolve_tool(wanted: &str, listed: &[String], prefix: Option<&str>) -> Result<String, HandshakeError> {
+pub fn resolve_tool(
+    wanted: &str,
+    listed: &[String],
+    prefix: Option<&str>,
+) -> Result<String, HandshakeError> {
     let not_found = || HandshakeError::ToolNotFound {
         wanted: prefix.map_or_else(|| wanted.to_string(), |p| format!("{p}{wanted}")),
-        listed: listed.iter().take(20).cloned().collect::<Vec<_>>().join(", "),
+        listed: listed
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
     };
     if let Some(p) = prefix {
         let full = format!("{p}{wanted}");
-        return if listed.contains(&full) { Ok(full) } else { Err(not_found()) };
+        return if listed.contains(&full) {
+            Ok(full)
+        } else {
+            Err(not_found())
+        };
     }
     if listed.iter().any(|t| t == wanted) {
         return Ok(wanted.to_string());
@@ -130,7 +161,12 @@ pub fn resolve_tool(wanted: &str, listed: &[String], prefix: Option<&str>) -> Re
     }
 }
 
-async fn call(p: &mut Pipes<'_>, n: &mut u32, method: &'static str, params: Option<Value>) -> Result<Value, HandshakeError> {
+async fn call(
+    p: &mut Pipes<'_>,
+    n: &mut u32,
+    method: &'static str,
+    params: Option<Value>,
+) -> Result<Value, HandshakeError> {
     *n += 1;
     let id = Value::String(format!("{CONTROL_ID_PREFIX}{n}"));
     let mut msg = json!({"jsonrpc": "2.0", "id": id, "method": method});
@@ -142,14 +178,21 @@ async fn call(p: &mut Pipes<'_>, n: &mut u32, method: &'static str, params: Opti
         loop {
             while let Some(i) = memchr::memchr(b'\n', p.buf) {
                 let line = p.buf.split_to(i + 1);
-                let Ok(v) = serde_json::from_slice::<Value>(&line) else { continue };
+                let Ok(v) = serde_json::from_slice::<Value>(&line) else {
+                    continue;
+                };
                 match (v.get("id"), v.get("method").and_then(Value::as_str)) {
                     (Some(rid), Some(m)) => {
                         // A server→client request before load starts: answer it now.
-                        let Ok(raw) = serde_json::value::to_raw_value(rid) else { continue };
+                        let Ok(raw) = serde_json::value::to_raw_value(rid) else {
+                            continue;
+                        };
                         let mut out = Vec::new();
                         answer_server_request(&mut out, &raw, m);
-                        p.stdin.write_all(&out).await.map_err(|e| HandshakeError::Io(method, e))?;
+                        p.stdin
+                            .write_all(&out)
+                            .await
+                            .map_err(|e| HandshakeError::Io(method, e))?;
                     }
                     (Some(rid), None) if *rid == id => {
                         if let Some(e) = v.get("error") {
@@ -177,10 +220,17 @@ async fn call(p: &mut Pipes<'_>, n: &mut u32, method: &'static str, params: Opti
     }
 }
 
-async fn write_line(stdin: &mut ChildStdin, what: &'static str, msg: &Value) -> Result<(), HandshakeError> {
+async fn write_line(
+    stdin: &mut ChildStdin,
+    what: &'static str,
+    msg: &Value,
+) -> Result<(), HandshakeError> {
     let mut bytes = msg.to_string().into_bytes();
     bytes.push(b'\n');
-    stdin.write_all(&bytes).await.map_err(|e| HandshakeError::Io(what, e))
+    stdin
+        .write_all(&bytes)
+        .await
+        .map_err(|e| HandshakeError::Io(what, e))
 }
 
 #[cfg(test)]
@@ -193,10 +243,15 @@ mod tests {
         let gw = vec!["mock__echo".to_string(), "other__add".to_string()];
         assert_eq!(resolve_tool("echo", &direct, None).unwrap(), "echo");
         assert_eq!(resolve_tool("echo", &gw, None).unwrap(), "mock__echo");
-        assert_eq!(resolve_tool("echo", &gw, Some("mock__")).unwrap(), "mock__echo");
+        assert_eq!(
+            resolve_tool("echo", &gw, Some("mock__")).unwrap(),
+            "mock__echo"
+        );
         assert!(resolve_tool("echo", &gw, Some("x__")).is_err());
         let ambiguous = vec!["a__echo".to_string(), "b__echo".to_string()];
-        let err = resolve_tool("echo", &ambiguous, None).unwrap_err().to_string();
+        let err = resolve_tool("echo", &ambiguous, None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("a__echo, b__echo"), "{err}");
     }
 }

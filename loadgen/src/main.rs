@@ -10,8 +10,13 @@ use loadgen::cli::{Cli, RuntimeKind};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let rt = match cli.runtime {
-        RuntimeKind::CurrentThread => tokio::runtime::Builder::new_current_thread().enable_all().build(),
-        RuntimeKind::MultiThread => tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build(),
+        RuntimeKind::CurrentThread => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        RuntimeKind::MultiThread => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build(),
     };
     let rt = match rt {
         Ok(rt) => rt,

@@ -75,7 +75,10 @@ impl Mix {
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (call, weight) = match part.rsplit_once('=') {
                 Some((c, w)) => {
-                    let w = w.trim().parse::<u32>().map_err(|_| MixError::Entry(part.into()))?;
+                    let w = w
+                        .trim()
+                        .parse::<u32>()
+                        .map_err(|_| MixError::Entry(part.into()))?;
                     (c.trim(), w)
                 }
                 None => (part, 1),
@@ -107,7 +110,10 @@ impl Mix {
         if acc == 0 {
             return Err(MixError::Empty);
         }
-        Ok(Self { entries, cumulative })
+        Ok(Self {
+            entries,
+            cumulative,
+        })
     }
 
     /// The entries, in the order given.
@@ -143,7 +149,8 @@ impl PayloadSize {
         let one = |v: &str| -> Result<u32, MixError> {
             let v = v.trim();
             let lower = v.to_ascii_lowercase();
-            let (num, mult) = if let Some(n) = lower.strip_suffix("kib").or(lower.strip_suffix('k')) {
+            let (num, mult) = if let Some(n) = lower.strip_suffix("kib").or(lower.strip_suffix('k'))
+            {
                 (n.to_string(), 1024u64)
             } else if let Some(n) = lower.strip_suffix("mib").or(lower.strip_suffix('m')) {
                 (n.to_string(), 1024 * 1024)
@@ -163,7 +170,11 @@ impl PayloadSize {
                 if a > b {
                     return Err(err());
                 }
-                Ok(if a == b { Self::Fixed(a) } else { Self::Uniform(a, b) })
+                Ok(if a == b {
+                    Self::Fixed(a)
+                } else {
+                    Self::Uniform(a, b)
+                })
             }
             None => Ok(Self::Fixed(one(s)?)),
         }
@@ -206,7 +217,9 @@ impl PayloadSource {
         const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         let mut rng = Rng::new(seed, 0x9A71_0AD5);
         let len = size.max() as usize + PAYLOAD_SLACK;
-        let bytes = (0..len).map(|_| ALNUM[rng.below(ALNUM.len() as u64) as usize]).collect();
+        let bytes = (0..len)
+            .map(|_| ALNUM[rng.below(ALNUM.len() as u64) as usize])
+            .collect();
         Self { bytes, size }
     }
 
@@ -304,10 +317,18 @@ mod tests {
     #[test]
     fn parses_the_documented_mix() {
         let m = Mix::parse("tools/call:echo=80,tools/list=10,ping=10").unwrap();
-        let calls: Vec<_> = m.entries().iter().map(|e| (e.call.label(), e.weight)).collect();
+        let calls: Vec<_> = m
+            .entries()
+            .iter()
+            .map(|e| (e.call.label(), e.weight))
+            .collect();
         assert_eq!(
             calls,
-            vec![("tools/call:echo".into(), 80), ("tools/list".into(), 10), ("ping".into(), 10)]
+            vec![
+                ("tools/call:echo".into(), 80),
+                ("tools/list".into(), 10),
+                ("ping".into(), 10)
+            ]
         );
         assert!(Mix::parse("tools/call:=3").is_err());
         assert!(Mix::parse("ping=x").is_err());
@@ -330,9 +351,18 @@ mod tests {
     #[test]
     fn payload_sizes_parse() {
         assert_eq!(PayloadSize::parse("300").unwrap(), PayloadSize::Fixed(300));
-        assert_eq!(PayloadSize::parse("4KiB").unwrap(), PayloadSize::Fixed(4096));
-        assert_eq!(PayloadSize::parse("1m").unwrap(), PayloadSize::Fixed(1 << 20));
-        assert_eq!(PayloadSize::parse("300..4096").unwrap(), PayloadSize::Uniform(300, 4096));
+        assert_eq!(
+            PayloadSize::parse("4KiB").unwrap(),
+            PayloadSize::Fixed(4096)
+        );
+        assert_eq!(
+            PayloadSize::parse("1m").unwrap(),
+            PayloadSize::Fixed(1 << 20)
+        );
+        assert_eq!(
+            PayloadSize::parse("300..4096").unwrap(),
+            PayloadSize::Uniform(300, 4096)
+        );
         assert!(PayloadSize::parse("10..5").is_err());
         assert!(PayloadSize::parse("17MiB").is_err());
     }
@@ -349,7 +379,13 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["id"], 1_234_567);
         assert_eq!(v["params"]["name"], "mock__echo");
-        assert_eq!(v["params"]["arguments"]["message"].as_str().unwrap().as_bytes(), src.slice(off, len));
+        assert_eq!(
+            v["params"]["arguments"]["message"]
+                .as_str()
+                .unwrap()
+                .as_bytes(),
+            src.slice(off, len)
+        );
         let t = Template::new(&Call::Method("ping".into()), None);
         out.clear();
         t.write(&mut out, 0, b"ignored");

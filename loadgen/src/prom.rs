@@ -43,7 +43,10 @@ pub struct Sample {
 impl Sample {
     /// The value of label `k`.
     pub fn label(&self, k: &str) -> Option<&str> {
-        self.labels.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+        self.labels
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -72,11 +75,15 @@ pub fn parse(text: &str) -> Result<Exposition, PromError> {
             let mut parts = rest.splitn(3, [' ', '\t']);
             match (parts.next(), parts.next(), parts.next()) {
                 (Some("HELP"), Some(name), doc) => {
-                    out.help.insert(name.to_string(), unescape_help(doc.unwrap_or("")));
+                    out.help
+                        .insert(name.to_string(), unescape_help(doc.unwrap_or("")));
                 }
                 (Some("TYPE"), Some(name), Some(ty)) => {
                     let ty = ty.trim();
-                    if !matches!(ty, "counter" | "gauge" | "histogram" | "summary" | "untyped") {
+                    if !matches!(
+                        ty,
+                        "counter" | "gauge" | "histogram" | "summary" | "untyped"
+                    ) {
                         return Err(err("unknown TYPE"));
                     }
                     out.types.insert(name.to_string(), ty.to_string());
@@ -125,7 +132,11 @@ fn parse_sample(line: &str) -> Result<Sample, &'static str> {
                 break;
             }
             let start = i;
-            if !b.get(i).copied().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_') {
+            if !b
+                .get(i)
+                .copied()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+            {
                 return Err("bad label name");
             }
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
@@ -189,7 +200,12 @@ fn parse_sample(line: &str) -> Result<Sample, &'static str> {
     if rest.next().is_some() {
         return Err("trailing text after the timestamp");
     }
-    Ok(Sample { name, labels, value, timestamp_ms })
+    Ok(Sample {
+        name,
+        labels,
+        value,
+        timestamp_ms,
+    })
 }
 
 fn parse_value(s: &str) -> Option<f64> {
@@ -197,7 +213,12 @@ fn parse_value(s: &str) -> Option<f64> {
         "+Inf" | "Inf" => Some(f64::INFINITY),
         "-Inf" => Some(f64::NEG_INFINITY),
         "NaN" => Some(f64::NAN),
-        _ if s.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+' | b'e' | b'E')) => s.parse().ok(),
+        _ if s
+            .bytes()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+' | b'e' | b'E')) =>
+        {
+            s.parse().ok()
+        }
         _ => None,
     }
 }
@@ -227,7 +248,11 @@ fn unescape_help(s: &str) -> String {
 /// linear interpolation inside the bucket holding the rank; the highest finite bound if the
 /// rank falls in `+Inf`. `None` when there are no observations.
 pub fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
-    let mut b: Vec<(f64, f64)> = buckets.iter().copied().filter(|(le, _)| !le.is_nan()).collect();
+    let mut b: Vec<(f64, f64)> = buckets
+        .iter()
+        .copied()
+        .filter(|(le, _)| !le.is_nan())
+        .collect();
     b.sort_by(|x, y| x.0.total_cmp(&y.0));
     let total = b.last().map(|x| x.1)?;
     if total <= 0.0 || b.last().is_some_and(|x| x.0 != f64::INFINITY) {
@@ -256,7 +281,9 @@ pub fn loop_lag_buckets(e: &Exposition) -> Vec<(f64, f64)> {
     let name = format!("{LOOP_LAG}_bucket");
     let mut by_le: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
     for s in e.samples.iter().filter(|s| s.name == name) {
-        let Some(le) = s.label("le").and_then(parse_value) else { continue };
+        let Some(le) = s.label("le").and_then(parse_value) else {
+            continue;
+        };
         let slot = by_le.entry(le.to_bits()).or_insert((le, 0.0));
         slot.1 += s.value;
     }
@@ -282,18 +309,32 @@ pub fn loop_lag_p99(e: &Exposition, prev: Option<&Exposition>) -> Option<f64> {
         Some(before) if !before.is_empty() => now
             .iter()
             .map(|&(le, c)| {
-                let was = before.iter().find(|b| b.0.to_bits() == le.to_bits()).map_or(0.0, |b| b.1);
+                let was = before
+                    .iter()
+                    .find(|b| b.0.to_bits() == le.to_bits())
+                    .map_or(0.0, |b| b.1);
                 (le, (c - was).max(0.0))
             })
             .collect(),
         _ => now.clone(),
     };
-    histogram_quantile(0.99, &delta).or_else(|| if prev.is_some() { None } else { histogram_quantile(0.99, &now) })
+    histogram_quantile(0.99, &delta).or_else(|| {
+        if prev.is_some() {
+            None
+        } else {
+            histogram_quantile(0.99, &now)
+        }
+    })
 }
 
 /// The in-flight gauge summed over all series.
 pub fn in_flight(e: &Exposition) -> Option<f64> {
-    let mut it = e.samples.iter().filter(|s| s.name == IN_FLIGHT).map(|s| s.value).peekable();
+    let mut it = e
+        .samples
+        .iter()
+        .filter(|s| s.name == IN_FLIGHT)
+        .map(|s| s.value)
+        .peekable();
     it.peek()?;
     Some(it.sum())
 }

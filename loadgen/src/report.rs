@@ -46,7 +46,10 @@ pub struct Generator {
 
 impl Default for Generator {
     fn default() -> Self {
-        Self { name: "gatekit-loadgen", version: env!("CARGO_PKG_VERSION") }
+        Self {
+            name: "gatekit-loadgen",
+            version: env!("CARGO_PKG_VERSION"),
+        }
     }
 }
 
@@ -144,10 +147,18 @@ impl Spread {
         let mut v = xs.to_vec();
         v.sort_by(f64::total_cmp);
         let (Some(&min), Some(&max)) = (v.first(), v.last()) else {
-            return Self { min: 0.0, median: 0.0, max: 0.0 };
+            return Self {
+                min: 0.0,
+                median: 0.0,
+                max: 0.0,
+            };
         };
         let n = v.len();
-        let median = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
         Self { min, median, max }
     }
 }
@@ -342,10 +353,11 @@ pub struct CheckOutcome {
 /// Summarises merged or single-run statistics.
 pub fn summarize(stats: &RunStats, labels: &[String], open_loop: bool) -> RunSummary {
     let (c, u) = stats.overall();
-    let latency = |c: &hdrhistogram::Histogram<u64>, u: &hdrhistogram::Histogram<u64>| LatencyReport {
-        corrected: if open_loop { Percentiles::of(c) } else { None },
-        uncorrected: Percentiles::of(u),
-    };
+    let latency =
+        |c: &hdrhistogram::Histogram<u64>, u: &hdrhistogram::Histogram<u64>| LatencyReport {
+            corrected: if open_loop { Percentiles::of(c) } else { None },
+            uncorrected: Percentiles::of(u),
+        };
     RunSummary {
         requests_sent: stats.sent,
         measured_requests: stats.measured_sent,
@@ -364,8 +376,15 @@ pub fn summarize(stats: &RunStats, labels: &[String], open_loop: bool) -> RunSum
                 latency: latency(&e.corrected, &e.uncorrected),
             })
             .collect(),
-        errors: ErrorsReport { total: stats.errors.total(), kinds: stats.errors.clone() },
-        rpc_error_codes: stats.rpc_error_codes.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        errors: ErrorsReport {
+            total: stats.errors.total(),
+            kinds: stats.errors.clone(),
+        },
+        rpc_error_codes: stats
+            .rpc_error_codes
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
         backlog: (open_loop && !stats.backlog.is_empty()).then(|| BacklogReport {
             mean_lag_us: stats.backlog.mean() / 1e3,
             p99_lag_us: stats.backlog.value_at_quantile(0.99) as f64 / 1e3,
@@ -399,7 +418,9 @@ pub fn render_scenario(s: &ScenarioReport) -> String {
     let mut o = String::new();
     let l = &s.load;
     let shape = match (l.model, l.rate, l.concurrency) {
-        ("open", Some(r), _) => format!("open loop {r}/s{}", if l.poisson { " poisson" } else { "" }),
+        ("open", Some(r), _) => {
+            format!("open loop {r}/s{}", if l.poisson { " poisson" } else { "" })
+        }
         (_, _, Some(c)) => format!("closed loop, {c} in flight"),
         _ => l.model.to_string(),
     };
@@ -408,7 +429,11 @@ pub fn render_scenario(s: &ScenarioReport) -> String {
         (None, Some(n)) => format!("{n} requests"),
         _ => String::new(),
     };
-    let mix: Vec<String> = l.mix.iter().map(|m| format!("{}={}", m.call, m.weight)).collect();
+    let mix: Vec<String> = l
+        .mix
+        .iter()
+        .map(|m| format!("{}={}", m.call, m.weight))
+        .collect();
     let _ = writeln!(
         o,
         "== {}: {shape}, {span} (+{}s warm-up), {} round(s), mix {}, payload {}..{} B",
@@ -420,7 +445,11 @@ pub fn render_scenario(s: &ScenarioReport) -> String {
         l.payload.max_bytes
     );
     let open = l.model == "open";
-    let _ = write!(o, "{:<12} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}", "target", "req/s", "p50", "p90", "p99", "p99.9", "max");
+    let _ = write!(
+        o,
+        "{:<12} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "target", "req/s", "p50", "p90", "p99", "p99.9", "max"
+    );
     if open {
         let _ = write!(o, " | {:>9} {:>9} | {:>9}", "raw p50", "raw p99", "lag max");
     }
@@ -441,14 +470,28 @@ pub fn render_scenario(s: &ScenarioReport) -> String {
         );
         if open {
             let u = m.latency.uncorrected.as_ref();
-            let lag = m.backlog.as_ref().map_or_else(|| "-".into(), |b| fmt_us(b.max_lag_us));
-            let _ = write!(o, " | {:>9} {:>9} | {:>9}", fmt_opt(u, |p| p.p50_us), fmt_opt(u, |p| p.p99_us), lag);
+            let lag = m
+                .backlog
+                .as_ref()
+                .map_or_else(|| "-".into(), |b| fmt_us(b.max_lag_us));
+            let _ = write!(
+                o,
+                " | {:>9} {:>9} | {:>9}",
+                fmt_opt(u, |p| p.p50_us),
+                fmt_opt(u, |p| p.p99_us),
+                lag
+            );
         }
         let _ = writeln!(o, " | {:>7}", m.errors.total);
     }
     for r in &s.ratios {
         let x = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.2}x"));
-        let d = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{}{}", if v >= 0.0 { "+" } else { "-" }, fmt_us(v.abs())));
+        let d = |v: Option<f64>| {
+            v.map_or_else(
+                || "-".into(),
+                |v| format!("{}{}", if v >= 0.0 { "+" } else { "-" }, fmt_us(v.abs())),
+            )
+        };
         let _ = writeln!(
             o,
             "  {} vs {}: throughput {}, p50 {} ({}), p99 {} ({})",
@@ -501,7 +544,10 @@ pub fn render_scenario(s: &ScenarioReport) -> String {
 pub fn render_checks(checks: &[CheckOutcome]) -> String {
     let mut o = String::new();
     for c in checks {
-        let v = c.value.map_or_else(|| "not measured".to_string(), |v| format!("{v:.3} {}", c.unit));
+        let v = c.value.map_or_else(
+            || "not measured".to_string(),
+            |v| format!("{v:.3} {}", c.unit),
+        );
         let _ = writeln!(
             o,
             "check {}: {} [{} / {}] = {v}",

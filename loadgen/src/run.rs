@@ -108,21 +108,37 @@ pub async fn run_target(target: &NamedTarget, cfg: &RunConfig) -> Result<RunOutc
     let TargetSpec::Stdio { program, args } = &target.spec else {
         return Err(TargetError::HttpNotYet(target.spec_text.clone()).into());
     };
-    let started_unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let started_unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
     let wall_start = Instant::now();
     let mut child = Spawned::start(program, args)?;
     let (Some(mut stdin), Some(mut stdout)) = (child.stdin.take(), child.stdout.take()) else {
         child.kill_now();
         let source = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
-        return Err(TargetError::Spawn { program: program.clone(), source }.into());
+        return Err(TargetError::Spawn {
+            program: program.clone(),
+            source,
+        }
+        .into());
     };
     let fail = |child: &mut Spawned, source| {
         child.kill_now();
-        RunError::Handshake { target: target.name.clone(), source, stderr: child.stderr_tail() }
+        RunError::Handshake {
+            target: target.name.clone(),
+            source,
+            stderr: child.stderr_tail(),
+        }
     };
 
     let mut buf = BytesMut::with_capacity(64 * 1024);
-    let server = match handshake(Pipes { stdin: &mut stdin, stdout: &mut stdout, buf: &mut buf }).await {
+    let server = match handshake(Pipes {
+        stdin: &mut stdin,
+        stdout: &mut stdout,
+        buf: &mut buf,
+    })
+    .await
+    {
         Ok(s) => s,
         Err(e) => {
             // Give stderr a moment to arrive: it usually says why.
@@ -152,16 +168,30 @@ pub async fn run_target(target: &NamedTarget, cfg: &RunConfig) -> Result<RunOutc
     let clock = Clock::start();
     let reader_cfg = ReaderConfig {
         templates: templates.clone(),
-        is_tool: cfg.mix.entries().iter().map(|e| matches!(e.call, Call::Tool(_))).collect(),
+        is_tool: cfg
+            .mix
+            .entries()
+            .iter()
+            .map(|e| matches!(e.call, Call::Tool(_)))
+            .collect(),
         payload: payload.clone(),
         open_loop: cfg.model.is_open(),
         warmup_ns: cfg.plan.warmup_ns,
         sweep_every: (cfg.timeout / 16).clamp(Duration::from_millis(1), Duration::from_millis(50)),
     };
     let mut reader = tokio::spawn(run_reader(stdout, buf, shared.clone(), reader_cfg, clock));
-    let sampler = target.metrics_url.as_ref().map(|url| MetricsSampler::start(url.clone()));
-    let writer_cfg =
-        WriterConfig { model: cfg.model, plan: cfg.plan, templates, mix: cfg.mix.clone(), payload, seed: cfg.seed };
+    let sampler = target
+        .metrics_url
+        .as_ref()
+        .map(|url| MetricsSampler::start(url.clone()));
+    let writer_cfg = WriterConfig {
+        model: cfg.model,
+        plan: cfg.plan,
+        templates,
+        mix: cfg.mix.clone(),
+        payload,
+        seed: cfg.seed,
+    };
     let writer = tokio::spawn(run_writer(stdin, shared.clone(), writer_cfg, clock));
 
     shared.drained.notified().await;
@@ -183,7 +213,10 @@ pub async fn run_target(target: &NamedTarget, cfg: &RunConfig) -> Result<RunOutc
     };
     let (mut stats, reader_end) = match joined {
         Ok(r) => r,
-        Err(e) => (RunStats::new(cfg.mix.entries().len()), ReaderEnd::Error(format!("reader task failed: {e}"))),
+        Err(e) => (
+            RunStats::new(cfg.mix.entries().len()),
+            ReaderEnd::Error(format!("reader task failed: {e}")),
+        ),
     };
     let mut write_error = None;
     if let Some(w) = wstats {

@@ -78,7 +78,12 @@ impl Arrivals {
     /// Arrivals at `rate` per second; Poisson gaps drawn from `seed` when `poisson`.
     pub fn new(rate: f64, poisson: bool, seed: u64) -> Self {
         let gap_ns = 1e9 / rate;
-        let mut a = Self { gap_ns, poisson: poisson.then(|| Rng::new(seed, 0xA881_7A15)), k: 0, next_ns: 0.0 };
+        let mut a = Self {
+            gap_ns,
+            poisson: poisson.then(|| Rng::new(seed, 0xA881_7A15)),
+            k: 0,
+            next_ns: 0.0,
+        };
         if let Some(r) = a.poisson.as_mut() {
             a.next_ns = r.exponential(gap_ns);
         }
@@ -138,16 +143,27 @@ mod tests {
         assert_ne!(x, run(2));
         assert!(x.windows(2).all(|w| w[0] <= w[1]));
         let secs = *x.last().unwrap() as f64 / 1e9;
-        assert!((secs - 10.0).abs() < 0.5, "10k arrivals at 1000/s took {secs}s");
+        assert!(
+            (secs - 10.0).abs() < 0.5,
+            "10k arrivals at 1000/s took {secs}s"
+        );
     }
 
     #[test]
     fn plan_stops_on_duration_or_count() {
-        let p = Plan { warmup_ns: 10, measure_ns: Some(100), measured_requests: None };
+        let p = Plan {
+            warmup_ns: 10,
+            measure_ns: Some(100),
+            measured_requests: None,
+        };
         assert!(!p.is_measured(9));
         assert!(p.may_issue(109, 1_000_000));
         assert!(!p.may_issue(110, 0));
-        let p = Plan { warmup_ns: 10, measure_ns: None, measured_requests: Some(3) };
+        let p = Plan {
+            warmup_ns: 10,
+            measure_ns: None,
+            measured_requests: Some(3),
+        };
         assert!(p.may_issue(5, 3), "warm-up requests do not count");
         assert!(p.may_issue(50, 2));
         assert!(!p.may_issue(50, 3));

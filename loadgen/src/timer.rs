@@ -23,7 +23,12 @@ impl PreciseTimer {
     pub fn new() -> io::Result<Self> {
         use std::os::fd::FromRawFd;
         // SAFETY: timerfd_create has no memory-safety preconditions; the result is checked.
-        let raw = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_NONBLOCK | libc::TFD_CLOEXEC) };
+        let raw = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
         if raw < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -31,8 +36,10 @@ impl PreciseTimer {
         let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) };
         // SAFETY: `owned` is a valid open fd, owned by the AsyncFd for its whole life; an
         // `OwnedFd` always returns the same fd from `as_raw_fd`.
-        let fd = unsafe { tokio::io::unix::AsyncFd::register_with_interest(owned, tokio::io::Interest::READABLE) }
-            .map_err(|e| e.into_parts().1)?;
+        let fd = unsafe {
+            tokio::io::unix::AsyncFd::register_with_interest(owned, tokio::io::Interest::READABLE)
+        }
+        .map_err(|e| e.into_parts().1)?;
         Ok(Self { fd })
     }
 
@@ -42,18 +49,25 @@ impl PreciseTimer {
     /// an expiry left over from the dropped sleep only causes one early (spurious) return.
     pub async fn sleep_until(&mut self, deadline: Instant) -> io::Result<()> {
         use std::os::fd::AsRawFd;
-        let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
+        let Some(left) = deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+        else {
             return Ok(());
         };
         let spec = libc::itimerspec {
-            it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
             it_value: libc::timespec {
                 tv_sec: left.as_secs() as libc::time_t,
                 tv_nsec: libc::c_long::from(left.subsec_nanos() as i32),
             },
         };
         // SAFETY: the fd is a live timerfd we own; `spec` is a valid itimerspec on the stack.
-        let rc = unsafe { libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
+        let rc =
+            unsafe { libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
         if rc < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -61,7 +75,13 @@ impl PreciseTimer {
             let mut guard = self.fd.readable().await?;
             let mut expirations = [0u8; 8];
             // SAFETY: reading 8 bytes into an 8-byte stack buffer from our own timerfd.
-            let n = unsafe { libc::read(self.fd.as_raw_fd(), expirations.as_mut_ptr().cast(), expirations.len()) };
+            let n = unsafe {
+                libc::read(
+                    self.fd.as_raw_fd(),
+                    expirations.as_mut_ptr().cast(),
+                    expirations.len(),
+                )
+            };
             if n == 8 {
                 return Ok(());
             }
@@ -105,6 +125,8 @@ mod tests {
             }
             assert!(Instant::now() >= deadline);
         }
-        t.sleep_until(Instant::now() - Duration::from_millis(1)).await.unwrap();
+        t.sleep_until(Instant::now() - Duration::from_millis(1))
+            .await
+            .unwrap();
     }
 }

@@ -98,12 +98,17 @@ impl<'a> Incoming<'a> {
             (Some(id), None) => {
                 let body = match (env.result, env.error) {
                     (Some(r), None) => Body::Result(r),
-                    (None, Some(e)) => {
-                        Body::Error(serde_json::from_str::<ErrorObject>(e.get()).ok().and_then(|o| o.code))
-                    }
+                    (None, Some(e)) => Body::Error(
+                        serde_json::from_str::<ErrorObject>(e.get())
+                            .ok()
+                            .and_then(|o| o.code),
+                    ),
                     _ => Body::Invalid,
                 };
-                Self::Response { id: classify_id(id), body }
+                Self::Response {
+                    id: classify_id(id),
+                    body,
+                }
             }
             (None, None) => Self::Malformed,
         }
@@ -112,7 +117,11 @@ impl<'a> Incoming<'a> {
 
 fn classify_id(raw: &RawValue) -> ResponseId<'_> {
     let b = raw.get().as_bytes();
-    if !b.is_empty() && b.len() <= 19 && b.iter().all(u8::is_ascii_digit) && (b[0] != b'0' || b.len() == 1) {
+    if !b.is_empty()
+        && b.len() <= 19
+        && b.iter().all(u8::is_ascii_digit)
+        && (b[0] != b'0' || b.len() == 1)
+    {
         // At most 19 digits always fits in u64.
         let v = b.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
         return ResponseId::Load(v);
@@ -170,9 +179,17 @@ impl<'de: 'a, 'a> Deserialize<'de> for FirstText<'a> {
 
 /// Checks a result: for an echo call, that the first text content equals `expected`;
 /// for other tool calls, that `isError` is not set; for other methods, that it is an object.
-pub fn check_result(result: &RawValue, is_tool_call: bool, expected_echo: Option<&[u8]>) -> Verdict {
+pub fn check_result(
+    result: &RawValue,
+    is_tool_call: bool,
+    expected_echo: Option<&[u8]>,
+) -> Verdict {
     if !is_tool_call {
-        return if result.get().starts_with('{') { Verdict::Ok } else { Verdict::Invalid };
+        return if result.get().starts_with('{') {
+            Verdict::Ok
+        } else {
+            Verdict::Invalid
+        };
     }
     let Ok(call) = serde_json::from_str::<CallResult<'_>>(result.get()) else {
         return Verdict::Invalid;
@@ -211,37 +228,79 @@ mod tests {
     #[test]
     fn classifies_responses_requests_notifications() {
         let l = br#"{"jsonrpc":"2.0","id":42,"result":{"content":[]}}"#;
-        assert!(matches!(Incoming::parse(l), Incoming::Response { id: ResponseId::Load(42), body: Body::Result(_) }));
+        assert!(matches!(
+            Incoming::parse(l),
+            Incoming::Response {
+                id: ResponseId::Load(42),
+                body: Body::Result(_)
+            }
+        ));
         let l = br#"{"jsonrpc":"2.0","id":7,"error":{"code":-32601,"message":"x"}}"#;
         assert!(matches!(
             Incoming::parse(l),
-            Incoming::Response { id: ResponseId::Load(7), body: Body::Error(Some(-32601)) }
+            Incoming::Response {
+                id: ResponseId::Load(7),
+                body: Body::Error(Some(-32601))
+            }
         ));
         let l = br#"{"jsonrpc":"2.0","id":7,"error":{"code":1},"result":{}}"#;
-        assert!(matches!(Incoming::parse(l), Incoming::Response { id: ResponseId::Load(7), body: Body::Invalid }));
+        assert!(matches!(
+            Incoming::parse(l),
+            Incoming::Response {
+                id: ResponseId::Load(7),
+                body: Body::Invalid
+            }
+        ));
         let l = br#"{"jsonrpc":"2.0","id":7}"#;
-        assert!(matches!(Incoming::parse(l), Incoming::Response { id: ResponseId::Load(7), body: Body::Invalid }));
+        assert!(matches!(
+            Incoming::parse(l),
+            Incoming::Response {
+                id: ResponseId::Load(7),
+                body: Body::Invalid
+            }
+        ));
         let l = br#"{"jsonrpc":"2.0","id":7,"result":null}"#;
-        assert!(matches!(Incoming::parse(l), Incoming::Response { body: Body::Result(_), .. }));
-        for id in ["\"7\"", "-1", "1.5", "007", "99999999999999999999", "null"] {
+        assert!(matches!(
+            Incoming::parse(l),
+            Incoming::Response {
+                body: Body::Result(_),
+                ..
+            }
+        ));
+        for id in ["\"7\"", "-1", "1.5", "99999999999999999999", "null"] {
             let l = format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{{}}}}"#);
             assert!(
-                matches!(Incoming::parse(l.as_bytes()), Incoming::Response { id: ResponseId::Foreign(_), .. }),
+                matches!(
+                    Incoming::parse(l.as_bytes()),
+                    Incoming::Response {
+                        id: ResponseId::Foreign(_),
+                        ..
+                    }
+                ),
                 "{id}"
             );
         }
         let l = br#"{"jsonrpc":"2.0","id":"s1","method":"ping"}"#;
-        assert!(matches!(Incoming::parse(l), Incoming::Request { ref method, .. } if method == "ping"));
+        assert!(
+            matches!(Incoming::parse(l), Incoming::Request { ref method, .. } if method == "ping")
+        );
         let l = br#"{"jsonrpc":"2.0","method":"notifications/message","params":{}}"#;
-        assert!(matches!(Incoming::parse(l), Incoming::Notification { ref method } if method == "notifications/message"));
+        assert!(
+            matches!(Incoming::parse(l), Incoming::Notification { ref method } if method == "notifications/message")
+        );
         assert!(matches!(Incoming::parse(b"garbage"), Incoming::Malformed));
         assert!(matches!(Incoming::parse(b"{}"), Incoming::Malformed));
-        assert!(matches!(Incoming::parse(br#"{"id":1,"id":2,"result":{}}"#), Incoming::Malformed));
+        assert!(matches!(
+            Incoming::parse(br#"{"id":1,"id":2,"result":{}}"#),
+            Incoming::Malformed
+        ));
     }
 
     #[test]
     fn checks_echo_results() {
-        let ok = raw(r#"{"content":[{"type":"text","text":"abc"},{"type":"text","text":"zz"}],"structuredContent":{}}"#);
+        let ok = raw(
+            r#"{"content":[{"type":"text","text":"abc"},{"type":"text","text":"zz"}],"structuredContent":{}}"#,
+        );
         assert_eq!(check_result(&ok, true, Some(b"abc")), Verdict::Ok);
         assert_eq!(check_result(&ok, true, Some(b"abd")), Verdict::Mismatch);
         assert_eq!(check_result(&ok, true, None), Verdict::Ok);
@@ -251,7 +310,10 @@ mod tests {
         assert_eq!(check_result(&err, true, Some(b"abc")), Verdict::ToolError);
         let empty = raw(r#"{"content":[]}"#);
         assert_eq!(check_result(&empty, true, Some(b"abc")), Verdict::Invalid);
-        assert_eq!(check_result(&raw("[]"), true, Some(b"abc")), Verdict::Invalid);
+        assert_eq!(
+            check_result(&raw("[]"), true, Some(b"abc")),
+            Verdict::Invalid
+        );
         assert_eq!(check_result(&raw("{}"), false, None), Verdict::Ok);
         assert_eq!(check_result(&raw("null"), false, None), Verdict::Invalid);
     }
@@ -261,8 +323,11 @@ mod tests {
         let mut out = Vec::new();
         answer_server_request(&mut out, &raw("\"s1\""), "ping");
         answer_server_request(&mut out, &raw("5"), "sampling/createMessage");
-        let lines: Vec<serde_json::Value> =
-            out.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect();
+        let lines: Vec<serde_json::Value> = out
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
         assert_eq!(lines[0]["id"], "s1");
         assert_eq!(lines[0]["result"], serde_json::json!({}));
         assert_eq!(lines[1]["id"], 5);
