@@ -13,8 +13,9 @@ use crate::bench::{scenarios as bench_scenarios, BenchError, BenchOptions};
 use crate::check::{evaluate, Check, CheckError};
 use crate::cli::{Command, LoadArgs, OutputArgs, UsageError};
 use crate::compare::{run_scenario, Progress, Scenario};
-use crate::report::{render_checks, render_scenario, Generator, Report, SCHEMA};
+use crate::report::{Generator, Report, SCHEMA};
 use crate::run::RunError;
+use crate::table::{render_checks, render_scenario};
 use crate::target::{NamedTarget, TargetError};
 
 /// Exit code when a `--check` fails.
