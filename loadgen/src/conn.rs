@@ -56,6 +56,8 @@ pub struct State {
     pub close: bool,
     /// The target's output ended; nothing more can be answered.
     pub peer_closed: bool,
+    /// The writer is waiting for a slot to free up (closed loop, or open loop at the cap).
+    pub wants_room: bool,
     drained_signalled: bool,
 }
 
@@ -81,6 +83,7 @@ impl Shared {
                 issuing_done: false,
                 close: false,
                 peer_closed: false,
+                wants_room: false,
                 drained_signalled: false,
             }),
             writer_wake: Notify::new(),

@@ -301,9 +301,10 @@ impl Reader {
     }
 
     fn after_batch(&mut self, shared: &Shared, st: &mut State) {
-        if self.freed > 0 || self.answered {
-            self.freed = 0;
-            self.answered = false;
+        let wake = (self.freed > 0 && st.wants_room) || self.answered;
+        self.freed = 0;
+        self.answered = false;
+        if wake {
             shared.writer_wake.notify_one();
         }
         shared.signal_drained_if_done(st);

@@ -192,15 +192,24 @@ pub async fn run_target(target: &NamedTarget, cfg: &RunConfig) -> Result<RunOutc
         payload,
         seed: cfg.seed,
     };
-    let writer = tokio::spawn(run_writer(stdin, shared.clone(), writer_cfg, clock));
+    let mut writer = tokio::spawn(run_writer(stdin, shared.clone(), writer_cfg, clock));
 
-    shared.drained.notified().await;
+    // Cancel safety: `notified` is cancel-safe and polling `&mut writer` does not consume it.
+    // The writer only ends early if it panicked; then there is nothing left to wait for.
+    let mut writer_done = None;
+    tokio::select! {
+        () = shared.drained.notified() => {}
+        r = &mut writer => writer_done = Some(r),
+    }
     let metrics = match sampler {
         Some(s) => Some(s.finish().await),
         None => None,
     };
     shared.request_close();
-    let wstats = writer.await.ok();
+    let wstats = match writer_done {
+        Some(r) => r.ok(),
+        None => writer.await.ok(),
+    };
     let exit_status = child.stop().await;
     // The target has exited, so its stdout is at EOF unless a grandchild still holds it.
     // Cancel safety: polling `&mut reader` does not consume the JoinHandle.

@@ -213,8 +213,9 @@ impl MetricsSampler {
                 // Cancel safety: `tick` and `notified` are cancel-safe; a scrape in progress is
                 // not inside the select, so it is never cut off half way.
                 tokio::select! {
-                    _ = tick.tick() => {}
+                    biased;
                     () = stop2.notified() => break,
+                    _ = tick.tick() => {}
                 }
                 match http_get(&url).await.and_then(|body| Ok(parse(&body)?)) {
                     Ok(e) => {

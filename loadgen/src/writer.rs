@@ -97,6 +97,7 @@ pub async fn run_writer(
                 wbuf.extend_from_slice(&st.outbox);
                 st.outbox.clear();
             }
+            let mut blocked = false;
             if issuing && !st.close && !st.peer_closed {
                 while wbuf.len() < WRITE_BATCH_BYTES {
                     let scheduled = match arrivals.as_ref() {
@@ -112,10 +113,12 @@ pub async fn run_writer(
                         break;
                     }
                     if st.table.in_flight() >= concurrency {
+                        blocked = true;
                         break;
                     }
                     if !st.table.has_room() {
                         last_full_ns = now;
+                        blocked = true;
                         break;
                     }
                     let entry = cfg.mix.pick(&mut rng);
@@ -157,6 +160,9 @@ pub async fn run_writer(
                     shared.signal_drained_if_done(&mut st);
                 }
             }
+            // Only a writer blocked on room wants to hear about every freed slot; an open-loop
+            // writer sleeping on its timer would just wake up and go back to sleep.
+            st.wants_room = blocked;
             st.close || st.peer_closed
         };
         if !wbuf.is_empty() {
