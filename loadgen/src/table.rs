@@ -122,6 +122,16 @@ pub fn render_scenario(s: &ScenarioReport) -> String {
             d(r.added_p99_us)
         );
     }
+    if l.rounds > 1 {
+        for t in &s.targets {
+            let sp = &t.throughput_spread;
+            let _ = writeln!(
+                o,
+                "  {} req/s over rounds: min {:.1}, median {:.1}, max {:.1}",
+                t.name, sp.min, sp.median, sp.max
+            );
+        }
+    }
     for t in &s.targets {
         let e = serde_json::to_value(&t.summary.errors.kinds).unwrap_or_default();
         let nonzero: Vec<String> = e
