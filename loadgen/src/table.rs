@@ -1,8 +1,9 @@
 //! The human-readable table: one block per scenario, then the check outcomes.
 //!
 //! Owns: formatting only — every number shown comes from the report types, so the table and the
-//! JSON can never disagree. Invariants: open-loop tables lead with corrected latency and show the
-//! uncorrected p50/p99 and the send backlog beside it; closed-loop tables show the one latency.
+//! JSON can never disagree. Invariants: open-loop tables show the corrected latency line first and
+//! the uncorrected one under it, with the send backlog beside them; closed loop has only the
+//! uncorrected line (there is no schedule to correct against).
 
 use std::fmt::Write as _;
 
@@ -45,55 +46,61 @@ pub fn render_scenario(s: &ScenarioReport) -> String {
         .iter()
         .map(|m| format!("{}={}", m.call, m.weight))
         .collect();
+    let payload = if l.payload.min_bytes == l.payload.max_bytes {
+        format!("{} B", l.payload.min_bytes)
+    } else {
+        format!("{}..{} B", l.payload.min_bytes, l.payload.max_bytes)
+    };
     let _ = writeln!(
         o,
-        "== {}: {shape}, {span} (+{}s warm-up), {} round(s), mix {}, payload {}..{} B",
+        "== {}: {shape}, {span} (+{}s warm-up), {} round(s), mix {}, payload {payload}",
         s.name,
         l.warmup_s,
         l.rounds,
         mix.join(","),
-        l.payload.min_bytes,
-        l.payload.max_bytes
     );
-    let open = l.model == "open";
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "{:<12} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "target", "req/s", "p50", "p90", "p99", "p99.9", "max"
+        "{:<12} {:<11} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} | {:>9} | {:>7}",
+        "target", "latency", "req/s", "p50", "p90", "p99", "p99.9", "max", "lag max", "errors"
     );
-    if open {
-        let _ = write!(o, " | {:>9} {:>9} | {:>9}", "raw p50", "raw p99", "lag max");
-    }
-    let _ = writeln!(o, " | {:>7}", "errors");
     for t in &s.targets {
         let m = &t.summary;
-        let h = m.latency.headline();
-        let _ = write!(
-            o,
-            "{:<12} {:>10.1} {:>9} {:>9} {:>9} {:>9} {:>9}",
-            t.name,
-            m.throughput_rps,
-            fmt_opt(h, |p| p.p50_us),
-            fmt_opt(h, |p| p.p90_us),
-            fmt_opt(h, |p| p.p99_us),
-            fmt_opt(h, |p| p.p999_us),
-            fmt_opt(h, |p| p.max_us)
-        );
-        if open {
-            let u = m.latency.uncorrected.as_ref();
-            let lag = m
-                .backlog
-                .as_ref()
-                .map_or_else(|| "-".into(), |b| fmt_us(b.max_lag_us));
-            let _ = write!(
-                o,
-                " | {:>9} {:>9} | {:>9}",
-                fmt_opt(u, |p| p.p50_us),
-                fmt_opt(u, |p| p.p99_us),
-                lag
-            );
+        let lag = m
+            .backlog
+            .as_ref()
+            .map_or_else(|| "-".into(), |b| fmt_us(b.max_lag_us));
+        // Open loop: the corrected line first (the honest one), the uncorrected under it.
+        let mut rows = Vec::new();
+        if let Some(c) = m.latency.corrected.as_ref() {
+            rows.push(("corrected", Some(c)));
         }
-        let _ = writeln!(o, " | {:>7}", m.errors.total);
+        rows.push(("uncorrected", m.latency.uncorrected.as_ref()));
+        for (i, (basis, p)) in rows.into_iter().enumerate() {
+            let first = i == 0;
+            let line = format!(
+                "{:<12} {:<11} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} | {:>9} | {:>7}",
+                if first { t.name.as_str() } else { "" },
+                basis,
+                if first {
+                    format!("{:.1}", m.throughput_rps)
+                } else {
+                    String::new()
+                },
+                fmt_opt(p, |p| p.p50_us),
+                fmt_opt(p, |p| p.p90_us),
+                fmt_opt(p, |p| p.p99_us),
+                fmt_opt(p, |p| p.p999_us),
+                fmt_opt(p, |p| p.max_us),
+                if first { lag.as_str() } else { "" },
+                if first {
+                    m.errors.total.to_string()
+                } else {
+                    String::new()
+                },
+            );
+            let _ = writeln!(o, "{}", line.trim_end());
+        }
     }
     for r in &s.ratios {
         let x = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.2}x"));
@@ -114,6 +121,16 @@ pub fn render_scenario(s: &ScenarioReport) -> String {
             x(r.p99),
             d(r.added_p99_us)
         );
+    }
+    if l.rounds > 1 {
+        for t in &s.targets {
+            let sp = &t.throughput_spread;
+            let _ = writeln!(
+                o,
+                "  {} req/s over rounds: min {:.1}, median {:.1}, max {:.1}",
+                t.name, sp.min, sp.median, sp.max
+            );
+        }
     }
     for t in &s.targets {
         let e = serde_json::to_value(&t.summary.errors.kinds).unwrap_or_default();

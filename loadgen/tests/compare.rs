@@ -72,4 +72,14 @@ fn rounds_alternate_the_order_and_merge() {
     assert!(num(ratio, "/throughput") > 0.0);
     let table = r.stdout();
     assert!(table.contains("gateway vs direct: throughput"), "{table}");
+    for name in ["direct", "gateway"] {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row:\n{table}"));
+        assert!(
+            row.contains("uncorrected"),
+            "closed loop has only the uncorrected latency: {row}"
+        );
+    }
 }

@@ -56,6 +56,15 @@ fn open_loop_compare_report_validates() {
     // Nullable branches are exercised: corrected latency and backlog exist in open loop.
     assert!(report["scenarios"][0]["targets"][0]["summary"]["backlog"].is_object());
     assert!(report["scenarios"][0]["ratios"][0]["throughput"].is_number());
+    // Open-loop table: a corrected row per target with the uncorrected row under it.
+    let table = r.stdout();
+    let rows: Vec<&str> = table.lines().filter(|l| l.contains("corrected")).collect();
+    assert_eq!(rows.len(), 4, "{table}");
+    assert!(
+        rows[0].starts_with("direct") && rows[0].contains(" corrected"),
+        "{table}"
+    );
+    assert!(rows[1].trim_start().starts_with("uncorrected"), "{table}");
 }
 
 #[test]

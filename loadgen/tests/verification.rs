@@ -11,7 +11,7 @@ use support::{num, run, server};
 fn faults_are_counted_by_kind() {
     let target = server(
         "--duplicate-every 10 --unknown-every 20 --mismatch-every 25 --drop-every 50 \
-         --late-every 40 --late-by 600ms --error-every 33 --server-requests-every 100",
+         --late-every 40 --late-by 1500ms --error-every 33 --server-requests-every 100",
     );
     let r = run(
         "verify",
@@ -40,7 +40,7 @@ fn faults_are_counted_by_kind() {
     let errors = multiples(33, &[50]);
     let late = multiples(40, &[50, 33]);
     assert_eq!(e("rpc_error"), errors);
-    assert_eq!(e("late"), late, "late answers (after the 300 ms timeout)");
+    assert_eq!(e("late"), late, "late answers (after the 800 ms timeout)");
     assert_eq!(
         e("timeout"),
         dropped + late,
