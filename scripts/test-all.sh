@@ -19,5 +19,14 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test"
 CI="${CI:-}" cargo test --workspace --locked
 
+step "release build (load test, benches)"
+cargo build --release --workspace --bins --locked
+
+step "short load test with gates"
+bash scripts/load-check.sh
+
+step "cargo bench --no-run"
+cargo bench --workspace --no-run --locked
+
 step "done"
 printf 'test-all: finished in %ss\n' "$(( $(date +%s) - start ))"
