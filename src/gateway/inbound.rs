@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use super::namespace;
 use super::route::complete;
-use super::state::{ServerRequest, Shared, Upstream};
+use super::state::{Failure, ServerRequest, Shared, Upstream};
 use super::stats::Stats;
 use crate::correlation::Key;
 use crate::framing::writer::OutFrame;
@@ -38,8 +38,7 @@ pub async fn on_line(shared: &Arc<Shared>, up: &Arc<Upstream>, line: Bytes) {
 }
 
 /// A line that is not JSON-RPC never reaches the client. If it still looks like a response to a
-/// request of ours (an id we assigned is readable), that request fails now with a clear error
-/// instead of waiting for its timeout.
+/// request of ours, that request fails now with a clear error instead of waiting for its timeout.
 async fn garbage(shared: &Arc<Shared>, up: &Arc<Upstream>, line: &[u8], e: &ScanError) {
     Stats::bump(&shared.stats.upstream_garbage);
     tracing::debug!(
@@ -47,46 +46,36 @@ async fn garbage(shared: &Arc<Shared>, up: &Arc<Upstream>, line: &[u8], e: &Scan
         "dropped a line that is not JSON-RPC: {e}"
     );
     let head = &line[..line.len().min(crate::framing::codec::OVERSIZE_PREFIX_BYTES)];
-    let rec = recover_id(head);
-    if !rec.has_result_or_error || rec.has_method {
-        return;
-    }
-    let Some(key) = rec
-        .id
-        .and_then(|s| parse_u64_id(s.of(head)))
-        .and_then(Key::from_u64)
-    else {
-        return;
-    };
-    if let Some(p) = up.take(key) {
-        let why = super::state::Failure::Invalid(e.to_string());
-        super::route::fail(shared, up, p, why).await;
-    }
+    fail_recovered(shared, up, head, Failure::Invalid(e.to_string())).await;
 }
 
 /// An upstream line over the limit: if it was a response we can attribute, its request fails now
 /// with a clear error instead of timing out later.
 pub async fn on_oversize(shared: &Arc<Shared>, up: &Arc<Upstream>, prefix: &[u8], len: usize) {
     Stats::bump(&shared.stats.upstream_oversize);
+    let limit = shared.max_message_bytes;
     tracing::warn!(
         upstream = up.name(),
         len,
-        limit = shared.max_message_bytes,
+        limit,
         "discarded an oversize upstream line"
     );
-    let rec = recover_id(prefix);
+    fail_recovered(shared, up, prefix, Failure::Oversize(len)).await;
+}
+
+/// Fails the pending request whose upstream id can be read from the head of a discarded
+/// response, if there is one.
+async fn fail_recovered(shared: &Shared, up: &Upstream, head: &[u8], why: Failure) {
+    let rec = recover_id(head);
     if !rec.has_result_or_error || rec.has_method {
         return;
     }
-    let Some(key) = rec
+    let key = rec
         .id
-        .and_then(|s| parse_u64_id(s.of(prefix)))
-        .and_then(Key::from_u64)
-    else {
-        return;
-    };
-    if let Some(p) = up.take(key) {
-        super::route::fail(shared, up, p, super::state::Failure::Oversize(len)).await;
+        .and_then(|s| parse_u64_id(s.of(head)))
+        .and_then(Key::from_u64);
+    if let Some(p) = key.and_then(|k| up.take(k)) {
+        super::route::fail(shared, up, p, why).await;
     }
 }
 

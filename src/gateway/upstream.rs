@@ -145,7 +145,9 @@ async fn run_incarnation(
                 if shared.client_initialized() {
                     send_initialized_once(up, &sent_initialized).await;
                 }
-                if n > 0 && shared.client_initialized() {
+                // Anyone joining after the client got its initialize answer (a restart, or a slow
+                // start) changes what the client sees.
+                if *shared.init_done.borrow() {
                     announce_lists_changed(shared, up).await;
                 }
                 None

@@ -21,7 +21,7 @@ pub use writer::LogGuard;
 use crate::config::{LogHandler, LoggingConfig};
 use std::path::PathBuf;
 use tracing_subscriber::filter::{EnvFilter, LevelFilter};
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// Why logging could not be set up.
@@ -90,9 +90,12 @@ pub fn init(cfg: &LoggingConfig, verbose: bool) -> Result<LogGuard, LoggingError
         .with_ansi(false)
         .with_writer(make_writer)
         .event_format(format);
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(layer)
+    // The level filter applies to the log only, so tokio-console (feature `console`) still sees
+    // the runtime's own trace-level instrumentation.
+    let registry = tracing_subscriber::registry().with(layer.with_filter(filter));
+    #[cfg(feature = "console")]
+    let registry = registry.with(console_subscriber::spawn());
+    registry
         .try_init()
         .map_err(|_| LoggingError::AlreadyInstalled)?;
     Ok(guard)
