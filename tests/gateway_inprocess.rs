@@ -221,3 +221,22 @@ async fn a_hundred_thousand_pending_requests_all_time_out_once() {
     assert_eq!(report.stats.timeouts, N);
     assert_eq!(report.stats.requests_forwarded, N);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_in_flight_limit_applies_backpressure_instead_of_rejecting() {
+    // Two slots, ten 1-second calls: nothing is refused, and they go through two at a time.
+    let mut c = Client::start("  max_in_flight: 2\n", &[]).await;
+    let start = Instant::now();
+    for i in 1..=10 {
+        c.send(&call(i, "sleep", json!({"ms": 1000}))).await;
+    }
+    let mut finished = Vec::new();
+    for _ in 0..10 {
+        let r = c.recv().await;
+        assert!(r.get("result").is_some(), "{r}");
+        finished.push(start.elapsed().as_millis() as u64 / 1000);
+    }
+    finished.sort();
+    assert_eq!(finished, vec![1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
+    c.finish().await;
+}
