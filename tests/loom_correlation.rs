@@ -181,24 +181,29 @@ fn complete_vs_expire_exactly_one_wins() {
 
 /// The timer loop (`next_deadline`, then `expire`) meets a slot that is being reused: the new
 /// occupant is not yet due, and both must judge it by its own deadline, never by the previous
-/// occupant's (which this thread wrote itself).
+/// occupant's (which the timer's thread wrote itself).
 #[test]
 fn timer_sees_the_new_occupants_deadline() {
     model(|| {
         let table = Arc::new(PendingTable::with_capacity(1));
         let old = table.insert(Box::new(1), 0).expect("empty table");
         assert!(table.complete(old).is_some());
+        // The inserter tells the timer "new entry" without synchronising. Besides being a
+        // realistic worst case, this makes loom explore the insert landing first: its DPOR
+        // remembers only an object's last access, so the inserter's own load of the state word
+        // would hide the timer's earlier loads from the publishing store.
+        let wakeup = Arc::new(AtomicU64::new(0));
         let inserter = {
-            let table = Arc::clone(&table);
-            thread::spawn(move || table.insert(Box::new(2), 100).expect("slot freed"))
+            let (table, wakeup) = (Arc::clone(&table), Arc::clone(&wakeup));
+            thread::spawn(move || {
+                let key = table.insert(Box::new(2), 100).expect("slot freed");
+                wakeup.store(1, Ordering::Relaxed);
+                key
+            })
         };
-        // The timer's cheap gate. It also makes loom explore the insert landing first: loom's DPOR
-        // remembers only an object's last access, and the inserter's own load of the state word
-        // hides main's earlier loads from its publishing store; `len` is a second object they share.
-        if !table.is_empty() {
-            let hint = table.next_deadline();
-            assert!(matches!(hint, None | Some(100)), "stale hint {hint:?}");
-        }
+        let _woken = wakeup.load(Ordering::Relaxed);
+        let hint = table.next_deadline();
+        assert!(matches!(hint, None | Some(100)), "stale hint {hint:?}");
         let mut expired = Vec::new();
         table.expire(10, &mut expired);
         assert!(expired.is_empty(), "expired an entry that is due at 100");
