@@ -16,8 +16,8 @@ use loom::sync::Arc;
 use loom::thread;
 
 /// Preemption bound when `LOOM_MAX_PREEMPTIONS` is unset. These models are small enough that 100
-/// (far above any of their schedules need) is in effect exhaustive and the file still runs in ~2 s (bound 3: a tenth of that); keep
-/// new models that small, or lower this.
+/// (far more than any of their schedules needs) is in effect exhaustive, and the file still runs
+/// in about 2 s (bound 3: a tenth of that). Keep new models that small, or lower this.
 const DEFAULT_PREEMPTIONS: usize = 100;
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
