@@ -7,15 +7,15 @@
 //!
 //! * a fixed-capacity slot array allocated once (capacity = the in-flight limit, at most
 //!   [`MAX_CAPACITY`]); no allocation after construction;
-//! * each slot has one atomic state word (generation + FREE / OCCUPIED / BUSY) and its value in an
-//!   `UnsafeCell<MaybeUninit<T>>`, plus an atomic deadline;
+//! * each slot has one atomic state word (generation + FREE / OCCUPIED / BUSY + a deadline epoch,
+//!   see `slot`) and its value in an `UnsafeCell<MaybeUninit<T>>`, plus an atomic deadline;
 //! * free slot indices live on a Treiber stack whose head packs an ABA tag (`free_list`).
 //!
 //! # Invariants
 //!
 //! * A slot's value is initialised exactly when its tag is OCCUPIED or BUSY.
 //! * Only the thread that popped a slot from the free list writes its value; only the thread whose
-//!   CAS moved a slot out of OCCUPIED(g) (or that holds it BUSY(g) and takes it) reads the value out.
+//!   CAS moved a slot out of OCCUPIED(g) to FREE(g+1) reads the value out; a BUSY claim only reads.
 //!   So each inserted value is handed to exactly one of `complete`, `expire`, `drain` or the table's
 //!   `Drop`.
 //! * A key names (index, generation). Taking an entry bumps the slot's generation, so the old key is
@@ -24,12 +24,13 @@
 //!
 //! # Blocking
 //!
-//! `insert`, `complete`, `set_deadline` and the scans never take a lock. The one wait is BUSY:
-//! [`PendingTable::with`], [`PendingTable::set_deadline`], [`PendingTable::find`] and the due-entry
-//! path of [`PendingTable::expire`] mark one slot BUSY for the length of a short critical section,
-//! and an operation on that same slot meanwhile spins (`spin_loop`, then `yield_now`) until it is
-//! released. Closures given to `with` and `find` must therefore be short and must not call back into
-//! the same table (that would spin on their own slot forever).
+//! `insert`, `complete`, `expire`, `drain` and the scans never take a lock. The one wait is BUSY:
+//! [`PendingTable::with`], [`PendingTable::set_deadline`] and [`PendingTable::find`] mark one slot
+//! BUSY for the length of a short critical section, and an operation that needs that same slot
+//! meanwhile (`complete`, `drain`, another claim, `expire` if the entry is due) spins
+//! (`spin_loop`, then `yield_now`) until it is released. Closures given to `with` and `find` must
+//! therefore be short and must not call back into the same table (that would spin on their own
+//! slot forever). `expire` itself claims nothing, so timeouts never delay responses.
 //!
 //! Under `--cfg loom` the atomics and the cell come from loom (`sync`), so `tests/loom_correlation.rs`
 //! model-checks this exact code.
@@ -55,11 +56,12 @@ pub const MAX_CAPACITY: usize = 1 << INDEX_BITS;
 /// largest range every JSON parser reads exactly, including JavaScript's).
 ///
 /// Generations run 1..=2^31-1 and then wrap to 1 (0 is never used, so no key is ever `0`, which
-/// protects upstreams that treat a falsy id as missing). A stale key can only be mistaken for a live
-/// one if its slot was reused a multiple of 2^31-1 times while the stale key was held: at ten
-/// million reuses of one slot per second that is still over three minutes, and a late response
-/// would have to arrive exactly then. In practice (thousands of slots sharing the load) the horizon
-/// is days.
+/// protects upstreams that treat a falsy id as missing). A stale key (say, the late response to a
+/// request that timed out) can only be mistaken for a live one if its slot went through a multiple
+/// of 2^31-1 occupancies in between and is occupied at that instant. Free slots are reused LIFO, so
+/// the hottest slot takes most of the reuse: even with every request of a 100k req/s upstream
+/// passing through one slot, a wrap takes about six hours, and the late response would have to
+/// arrive within that one occupancy's lifetime.
 pub const GEN_BITS: u32 = 53 - INDEX_BITS;
 
 const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;

@@ -2,7 +2,7 @@
 //! arbitrary operation sequences against the `HashMap` model.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
 
@@ -264,6 +264,41 @@ fn complete_and_expire_race_hands_out_each_value_once() {
     assert_eq!(all.len(), N, "every value taken exactly once");
     let unique: HashSet<usize> = all.into_iter().collect();
     assert_eq!(unique.len(), N);
+    assert!(table.is_empty());
+}
+
+/// A reader peeks at and re-times whatever key was issued last while its owner completes it: the
+/// owner must always get its own intact value back (readers never take, and `complete` waits out a
+/// BUSY reader instead of failing).
+#[test]
+fn readers_never_disturb_completion() {
+    const N: u64 = 5_000;
+    let table = Arc::new(PendingTable::with_capacity(4));
+    let latest = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (table, latest, done) = (Arc::clone(&table), Arc::clone(&latest), Arc::clone(&done));
+        thread::spawn(move || {
+            while !done.load(Ordering::Acquire) {
+                let Some(key) = Key::from_u64(latest.load(Ordering::Acquire)) else {
+                    continue;
+                };
+                if let Some(intact) = table.with(key, |v: &Vec<u64>| v.iter().all(|&x| x == v[0])) {
+                    assert!(intact, "reader saw a torn value");
+                }
+                table.set_deadline(key, 7);
+            }
+        })
+    };
+    for i in 0..N {
+        let key = table
+            .insert(vec![i; 4], 1)
+            .expect("only one entry in flight");
+        latest.store(key.to_u64(), Ordering::Release);
+        assert_eq!(table.complete(key), Some(vec![i; 4]));
+    }
+    done.store(true, Ordering::Release);
+    reader.join().expect("reader");
     assert!(table.is_empty());
 }
 
