@@ -19,6 +19,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test"
 CI="${CI:-}" cargo test --workspace --locked
 
+step "loom models of the correlation table"
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-3}" \
+  cargo test --locked --test loom_correlation
+
 step "release build (load test, benches)"
 cargo build --release --workspace --bins --locked
 
