@@ -188,6 +188,22 @@ fn observed(frame: &[u8]) -> Class {
     }
 }
 
+/// `serde_json::Value` rejects what the scan deliberately checks by grammar only (module docs):
+/// numbers out of `f64` range (`1E309`), nesting past 128 levels, lone surrogate escapes. Where
+/// `Value` fails for one of these, JSON validity is not comparable.
+fn beyond_grammar(e: &serde_json::Error) -> bool {
+    let msg = e.to_string();
+    [
+        "number out of range",
+        "recursion limit exceeded",
+        "lone leading surrogate in hex escape",
+        "unexpected end of hex escape",
+        "invalid unicode code point",
+    ]
+    .iter()
+    .any(|m| msg.starts_with(m))
+}
+
 fn ws() -> impl Strategy<Value = Vec<&'static str>> {
     proptest::collection::vec(
         proptest::sample::select(&["", "", " ", "\t", "\r\n", "  "][..]),
@@ -217,14 +233,18 @@ proptest! {
             1 => bytes.insert(i, byte),
             _ => bytes[i] = byte,
         }
-        let json_ok = serde_json::from_slice::<Value>(&bytes).is_ok();
-        prop_assert_eq!(!matches!(scan(&bytes), Err(ScanError::InvalidJson(_))), json_ok);
+        let value = serde_json::from_slice::<Value>(&bytes);
+        if !value.as_ref().is_err_and(beyond_grammar) {
+            prop_assert_eq!(!matches!(scan(&bytes), Err(ScanError::InvalidJson(_))), value.is_ok());
+        }
     }
 
     #[test]
     fn scan_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
-        let json_ok = serde_json::from_slice::<Value>(&bytes).is_ok();
-        prop_assert_eq!(!matches!(scan(&bytes), Err(ScanError::InvalidJson(_))), json_ok);
+        let value = serde_json::from_slice::<Value>(&bytes);
+        if !value.as_ref().is_err_and(beyond_grammar) {
+            prop_assert_eq!(!matches!(scan(&bytes), Err(ScanError::InvalidJson(_))), value.is_ok());
+        }
         let _ = split_batch(&Bytes::from(bytes.clone()));
         let _ = recover_id(&bytes);
     }
