@@ -20,7 +20,7 @@ step "cargo test"
 CI="${CI:-}" cargo test --workspace --locked
 
 step "loom models of the correlation table"
-RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-3}" \
+RUSTFLAGS="--cfg gatekit_loom" CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-3}" \
   cargo test --locked --test loom_correlation
 
 step "release build (load test, benches)"

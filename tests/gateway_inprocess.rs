@@ -50,6 +50,10 @@ impl Client {
 
     async fn start_with(upstream_extra: &str, proxy_extra: &str, mock_flags: &[&str]) -> Client {
         let yaml = format!("proxy:\n  transport: stdio\n  upstreams:\n    - name: m\n      command: [\"in-process-mock\"]\n{upstream_extra}{proxy_extra}");
+        Self::start_yaml(&yaml, mock_flags).await
+    }
+
+    async fn start_yaml(yaml: &str, mock_flags: &[&str]) -> Client {
         let config =
             load_str(&yaml, std::path::Path::new("/tmp/gatekit-inprocess.yaml")).expect("config");
         let mut args = vec!["gatekit-mock"];
@@ -238,5 +242,60 @@ async fn the_in_flight_limit_applies_backpressure_instead_of_rejecting() {
     }
     finished.sort();
     assert_eq!(finished, vec![1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
+    c.finish().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_upstream_that_stops_reading_does_not_hold_up_the_others() {
+    let yaml = "proxy:\n  transport: stdio\n  upstreams:\n    - name: a\n      command: [x]\n    - name: b\n      command: [x]\n  max_in_flight: 10000\n  timeouts:\n    request_timeout: 1\n";
+    let c = Client::start_yaml(yaml, &[]).await;
+    // `a` stops reading and writing; then far more than its pipe and channel hold is sent to it,
+    // and after that one call to `b`.
+    const FLOOD: u64 = 4000;
+    let pad = "p".repeat(1024);
+    let mut lines = Vec::new();
+    let stall = json!({"jsonrpc":"2.0","id":0,"method":"tools/call","params":{"name":"a__stall","arguments":{"ms":600000}}});
+    lines.extend_from_slice(format!("{stall}\n").as_bytes());
+    for i in 1..=FLOOD {
+        let v = json!({"jsonrpc":"2.0","id":i,"method":"tools/call","params":{"name":"a__echo","arguments":{"message":pad}}});
+        lines.extend_from_slice(format!("{v}\n").as_bytes());
+    }
+    let b = json!({"jsonrpc":"2.0","id":"b","method":"tools/call","params":{"name":"b__echo","arguments":{"message":"b is fine"}}});
+    lines.extend_from_slice(format!("{b}\n").as_bytes());
+    let (mut w, mut r) = (c.w, c.r);
+    let writer = tokio::spawn(async move {
+        w.write_all(&lines).await.unwrap();
+        w
+    });
+    let start = Instant::now();
+    let mut answered = 0;
+    let mut b_answer = None;
+    while answered < FLOOD + 2 {
+        let mut line = String::new();
+        r.read_line(&mut line).await.unwrap();
+        let v: Value = serde_json::from_str(&line).unwrap();
+        if v.get("id").is_none() {
+            continue;
+        }
+        answered += 1;
+        if v["id"] == "b" {
+            // Within a few request timeouts, not after `a`'s ten-minute stall.
+            assert!(start.elapsed() < Duration::from_secs(10), "b waited {:?}", start.elapsed());
+            b_answer = Some(v);
+        } else {
+            assert_eq!(v["error"]["code"], -32004, "{v}");
+        }
+    }
+    let b_answer = b_answer.expect("b answered");
+    assert_eq!(b_answer["result"]["content"][0]["text"], "b is fine");
+    let mut c = Client {
+        w: writer.await.unwrap(),
+        r,
+        gateway: c.gateway,
+        connects: c.connects,
+    };
+    c.send(&json!({"jsonrpc":"2.0","id":"ping","method":"ping"}))
+        .await;
+    assert_eq!(c.recv().await["result"], json!({}));
     c.finish().await;
 }

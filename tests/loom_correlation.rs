@@ -2,13 +2,13 @@
 //! small concurrent scenarios, with loom checking the atomics' orderings and every access to a slot's
 //! value cell.
 //!
-//! Run: `RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom_correlation`
+//! Run: `RUSTFLAGS="--cfg gatekit_loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom_correlation`
 //! (`LOOM_MAX_PREEMPTIONS` overrides the default bound).
 //!
 //! Every model was checked against deliberately weakened variants of the table (each Acquire or
 //! Release on the value's path turned Relaxed, the generation or epoch bump removed, the BUSY wait
 //! removed, the expiry re-check removed): each weakening fails at least one model.
-#![cfg(loom)]
+#![cfg(gatekit_loom)]
 
 use gatekit::correlation::{Key, PendingTable};
 use loom::sync::atomic::{AtomicU64, Ordering};

@@ -32,7 +32,7 @@
 //! therefore be short and must not call back into the same table (that would spin on their own
 //! slot forever). `expire` itself claims nothing, so timeouts never delay responses.
 //!
-//! Under `--cfg loom` the atomics and the cell come from loom (`sync`), so `tests/loom_correlation.rs`
+//! Under `--cfg gatekit_loom` the atomics and the cell come from loom (`sync`), so `tests/loom_correlation.rs`
 //! model-checks this exact code.
 
 mod free_list;
@@ -40,7 +40,7 @@ pub mod model;
 mod slot;
 mod sync;
 mod table;
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(gatekit_loom)))]
 mod tests;
 
 pub use table::PendingTable;

@@ -1,23 +1,26 @@
-//! Synchronisation primitives of the correlation table, swapped for loom's under `--cfg loom`.
+//! Synchronisation primitives of the correlation table, swapped for loom's under `--cfg gatekit_loom`.
 //!
 //! The std build re-exports `std::sync::atomic` and wraps `std::cell::UnsafeCell` in loom's
 //! closure-based API (`with` / `with_mut`), so the table is written once against that API and loom can
 //! track every access to a slot's value. [`Backoff`] is the only waiting the table ever does.
+//!
+//! The cfg is `gatekit_loom`, not the customary `loom`: tokio itself reacts to `--cfg loom` by
+//! compiling out its net, process and signal drivers, which the rest of gatekit needs.
 
-#[cfg(loom)]
+#[cfg(gatekit_loom)]
 pub(crate) use loom::cell::UnsafeCell;
-#[cfg(loom)]
+#[cfg(gatekit_loom)]
 pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-#[cfg(not(loom))]
+#[cfg(not(gatekit_loom))]
 pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// `std::cell::UnsafeCell` with loom's access API. Zero cost: both methods inline to a pointer.
-#[cfg(not(loom))]
+#[cfg(not(gatekit_loom))]
 #[derive(Debug)]
 pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
 
-#[cfg(not(loom))]
+#[cfg(not(gatekit_loom))]
 impl<T> UnsafeCell<T> {
     pub(crate) const fn new(value: T) -> Self {
         UnsafeCell(std::cell::UnsafeCell::new(value))
@@ -47,7 +50,7 @@ pub(crate) struct Backoff {
 
 /// Spin rounds before yielding: 2^0 + .. + 2^6 = 127 hints, roughly a microsecond, longer than any
 /// `with`/`set_deadline` critical section should take.
-#[cfg(not(loom))]
+#[cfg(not(gatekit_loom))]
 const SPIN_LIMIT: u32 = 6;
 
 impl Backoff {
@@ -57,12 +60,12 @@ impl Backoff {
 
     /// Waits a little before the caller looks at the slot again.
     pub(crate) fn snooze(&mut self) {
-        #[cfg(loom)]
+        #[cfg(gatekit_loom)]
         {
             self.step = self.step.saturating_add(1);
             loom::thread::yield_now();
         }
-        #[cfg(not(loom))]
+        #[cfg(not(gatekit_loom))]
         {
             if self.step <= SPIN_LIMIT {
                 for _ in 0..(1u32 << self.step) {

@@ -123,18 +123,45 @@ pub async fn forward(
 }
 
 /// Sends a frame for the pending entry `key`; if the upstream is gone, fails the entry.
+/// An upstream that stops reading its stdin fills its channel. The wait for room is bounded by
+/// the request's own timeout, so one stuck upstream cannot hold the client's reader (and with it
+/// every other upstream) for long; once a wait ran out, further requests to that upstream fail at
+/// once while its channel stays full, until it reads again.
 async fn send_or_fail(shared: &Shared, up: &Upstream, key: Key, out: OutFrame) {
+    use std::sync::atomic::Ordering;
+    use tokio::sync::mpsc::error::TrySendError;
     let sent = match up.link() {
-        Some(tx) => tx.send(out).await.is_ok(),
         None => false,
+        Some(tx) => match tx.try_send(out) {
+            Ok(()) => true,
+            Err(TrySendError::Closed(_)) => false,
+            Err(TrySendError::Full(_)) if up.stalled.load(Ordering::Relaxed) => false,
+            Err(TrySendError::Full(out)) => {
+                match tokio::time::timeout(up.timeout, tx.send(out)).await {
+                    Ok(r) => r.is_ok(),
+                    Err(_) => {
+                        tracing::warn!(upstream = up.name(), "upstream is not reading its input");
+                        up.stalled.store(true, Ordering::Relaxed);
+                        false
+                    }
+                }
+            }
+        },
     };
+    if sent {
+        up.stalled.store(false, Ordering::Relaxed);
+    }
     if !sent {
         if let Some(p) = up.take(key) {
             fail(
                 shared,
                 up,
                 p,
-                Failure::Unavailable("not running".to_owned()),
+                Failure::Unavailable(if up.stalled.load(std::sync::atomic::Ordering::Relaxed) {
+                    "not reading its input".to_owned()
+                } else {
+                    "not running".to_owned()
+                }),
             )
             .await;
         }
@@ -196,15 +223,21 @@ pub async fn complete(shared: &Shared, up: &Upstream, key: Key, frame: Bytes, id
     }
 }
 
-/// Sends `notifications/cancelled` for upstream id `key` to `up` (best effort).
-pub async fn cancel_upstream(up: &Upstream, key: Key, reason: &str) {
+/// Sends `notifications/cancelled` for upstream id `key` to `up`. Best effort and never waits: the
+/// sweeper calls it, and an upstream that does not read must not stall every other deadline.
+pub fn cancel_upstream(up: &Upstream, key: Key, reason: &str) {
     let params = serde_json::json!({ "requestId": key.to_u64(), "reason": reason });
     let frame = notification_frame(
         "notifications/cancelled",
         Some(params.to_string().as_bytes()),
     );
     if let Some(tx) = up.link() {
-        let _ = tx.send(OutFrame::One(frame)).await;
+        if tx.try_send(OutFrame::One(frame)).is_err() {
+            tracing::debug!(
+                upstream = up.name(),
+                "cancellation not sent: upstream input full"
+            );
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 //! - no lock here is ever held across an `.await`.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -154,6 +155,8 @@ pub struct Upstream {
     info: RwLock<Option<Arc<UpstreamInfo>>>,
     /// Upstream ids recently taken out by timeout or cancellation.
     late: Mutex<VecDeque<u64>>,
+    /// Set when a write to it waited out a whole request timeout (it stopped reading its input).
+    pub stalled: AtomicBool,
 }
 
 impl Upstream {
@@ -171,6 +174,7 @@ impl Upstream {
             state: watch::Sender::new(UpState::Starting),
             info: RwLock::new(None),
             late: Mutex::new(VecDeque::with_capacity(64)),
+            stalled: AtomicBool::new(false),
         }
     }
 

@@ -63,7 +63,7 @@ pub async fn run_sweeper(shared: Arc<Shared>) {
                     fmt_timeout(up.timeout)
                 );
                 if is_client {
-                    cancel_upstream(up, key, "gatekit: request timed out").await;
+                    cancel_upstream(up, key, "gatekit: request timed out");
                 }
                 fail(&shared, up, pending, Failure::Timeout(up.timeout)).await;
             }
@@ -80,7 +80,8 @@ pub async fn run_sweeper(shared: Arc<Shared>) {
                 None,
             );
             if let Some(tx) = up.link() {
-                let _ = tx.send(OutFrame::One(frame)).await;
+                // Never wait here: one stuck upstream must not stall every other deadline.
+                let _ = tx.try_send(OutFrame::One(frame));
             }
         }
     }
