@@ -280,7 +280,11 @@ async fn an_upstream_that_stops_reading_does_not_hold_up_the_others() {
         answered += 1;
         if v["id"] == "b" {
             // Within a few request timeouts, not after `a`'s ten-minute stall.
-            assert!(start.elapsed() < Duration::from_secs(10), "b waited {:?}", start.elapsed());
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "b waited {:?}",
+                start.elapsed()
+            );
             b_answer = Some(v);
         } else {
             assert_eq!(v["error"]["code"], -32004, "{v}");
