@@ -55,7 +55,7 @@ impl Client {
 
     async fn start_yaml(yaml: &str, mock_flags: &[&str]) -> Client {
         let config =
-            load_str(&yaml, std::path::Path::new("/tmp/gatekit-inprocess.yaml")).expect("config");
+            load_str(yaml, std::path::Path::new("/tmp/gatekit-inprocess.yaml")).expect("config");
         let mut args = vec!["gatekit-mock"];
         args.extend_from_slice(mock_flags);
         let behaviour = Arc::new(Behaviour::parse_from(args).expect("mock flags"));
