@@ -32,7 +32,7 @@ bash scripts/load-check.sh
 step "cargo bench --no-run"
 cargo bench --workspace --no-run --locked
 
-step "fuzz smoke (each target for \${FUZZ_SECONDS:-30}s)"
+step "fuzz smoke (each target for ${FUZZ_SECONDS:-30}s)"
 bash scripts/fuzz-smoke.sh
 
 step "done"
