@@ -17,6 +17,7 @@
 #![no_main]
 
 use bytes::Bytes;
+use gatekit::jsonrpc::envelope::value_rejects_beyond_grammar as beyond_grammar;
 use gatekit::jsonrpc::{recover_id, scan, splice, split_batch, Envelope, Kind, ScanError, Span};
 use libfuzzer_sys::fuzz_target;
 use serde::de::IgnoredAny;
@@ -78,20 +79,6 @@ fuzz_target!(|data: &[u8]| {
         );
     }
 });
-
-/// Where `Value` rejects a frame the scan deliberately checks by grammar only.
-fn beyond_grammar(e: &serde_json::Error) -> bool {
-    let msg = e.to_string();
-    [
-        "number out of range",
-        "recursion limit exceeded",
-        "lone leading surrogate in hex escape",
-        "unexpected end of hex escape",
-        "invalid unicode code point",
-    ]
-    .iter()
-    .any(|m| msg.starts_with(m))
-}
 
 fn parse(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).expect("a span of a valid frame is valid JSON")
